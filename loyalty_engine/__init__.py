@@ -1,0 +1,1 @@
+"""loyalty_engine: exact, pure loyalty calculation."""

@@ -1,0 +1,44 @@
+"""Program definitions and their loader."""
+
+from .benefits import (
+    BENEFITS,
+    AccrueFixed,
+    AccruePercent,
+    AccruePerSpend,
+    AmountOffItem,
+    AmountOffOrder,
+    BuyXGetY,
+    FixedPrice,
+    IssueCodes,
+    Message,
+    PercentOff,
+    Redeem,
+    Step,
+    TieredPercent,
+)
+from .program import ROOT, Catalog, Program, Settings
+from .promotion import BUILTIN_CHOICES, Group, Promotion
+
+__all__ = [
+    "BENEFITS",
+    "BUILTIN_CHOICES",
+    "ROOT",
+    "AccrueFixed",
+    "AccruePerSpend",
+    "AccruePercent",
+    "AmountOffItem",
+    "AmountOffOrder",
+    "BuyXGetY",
+    "Catalog",
+    "FixedPrice",
+    "Group",
+    "IssueCodes",
+    "Message",
+    "PercentOff",
+    "Program",
+    "Promotion",
+    "Redeem",
+    "Settings",
+    "Step",
+    "TieredPercent",
+]

@@ -1,0 +1,182 @@
+"""A loyalty program: settings, points currencies, catalog, groups and promotions.
+
+``Program`` checks the references between its parts at construction (currencies, groups, line
+filters) and reports every broken one at once, each with its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from ..conditions import is_line_filter
+from ..errors import ValidationError, ValidationErrors
+from ..model import Line, PointsCurrency, PointsRef
+from ..money import Rounding
+from .benefits import AccrualBase, Message, Redeem
+from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, Scope
+
+Indivisible = Literal["keep_uniform", "breakdown"]
+ROOT = "root"  # the id of the implicit top-level group
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Program-wide choices; the top-level group's arbitration is one line of config here."""
+
+    rounding: Rounding = attrs.field(
+        default=Rounding.HALF_UP, validator=attrs.validators.instance_of(Rounding)
+    )
+    choice: Choice = "stack"
+    scope: Scope = attrs.field(default="order", validator=attrs.validators.in_(("order", "line")))
+    compounding: Compounding = attrs.field(
+        default="sequential", validator=attrs.validators.in_(("sequential", "on_base"))
+    )
+    max_discount_percent: Decimal | None = None
+    delivery_discountable: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    indivisible: Indivisible = attrs.field(
+        default="keep_uniform", validator=attrs.validators.in_(("keep_uniform", "breakdown"))
+    )
+    accrual_base: AccrualBase = attrs.field(
+        default="base", validator=attrs.validators.in_(("base", "discounted", "paid"))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        share = self.max_discount_percent
+        if share is not None and (
+            not isinstance(share, Decimal) or not share.is_finite() or not 0 <= share <= 100
+        ):
+            raise ValidationError(("max_discount_percent",), share, "must be a decimal in 0..100")
+        Group(id=ROOT, choice=self.choice)  # the same check as any group's choice
+
+    @property
+    def root(self) -> Group:
+        return Group(
+            id=ROOT, choice=self.choice, scope=self.scope, compounding=self.compounding
+        )
+
+
+def _categories(
+    value: Mapping[str, Iterable[str]] | Iterable[tuple[str, frozenset[str]]],
+) -> tuple[tuple[str, frozenset[str]], ...]:
+    pairs = value.items() if isinstance(value, Mapping) else value
+    return tuple(sorted((key, frozenset(cats)) for key, cats in pairs))
+
+
+@attrs.frozen(kw_only=True)
+class Catalog:
+    """Product and SKU → categories; a line's categories are the union of both and its own."""
+
+    products: tuple[tuple[str, frozenset[str]], ...] = attrs.field(
+        default=(), converter=_categories
+    )
+    skus: tuple[tuple[str, frozenset[str]], ...] = attrs.field(default=(), converter=_categories)
+    _by_product: dict[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+    _by_sku: dict[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_product", dict(self.products))
+        object.__setattr__(self, "_by_sku", dict(self.skus))
+
+    def categories(self, line: Line) -> frozenset[str]:
+        empty: frozenset[str] = frozenset()
+        return (
+            line.categories
+            | self._by_product.get(line.product or "", empty)
+            | self._by_sku.get(line.sku or "", empty)
+        )
+
+
+def _tuple(values: Iterable[object]) -> tuple[object, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class Program:
+    """Everything a calculation needs besides the order, the member and the time."""
+
+    settings: Settings = attrs.Factory(Settings)
+    currencies: tuple[PointsCurrency, ...] = attrs.field(default=(), converter=tuple)
+    catalog: Catalog = attrs.Factory(Catalog)
+    groups: tuple[Group, ...] = attrs.field(default=(), converter=tuple)
+    promotions: tuple[Promotion, ...] = attrs.field(default=(), converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        ValidationErrors.collect(self._problems())
+
+    def _problems(self) -> Iterable[ValidationError]:
+        eids: set[str] = set()
+        iids: set[int] = set()
+        for i, currency in enumerate(self.currencies):
+            if currency.eid in eids:
+                yield ValidationError(("currencies", i, "eid"), currency.eid, "duplicate eid")
+            if currency.iid is not None and currency.iid in iids:
+                yield ValidationError(("currencies", i, "iid"), currency.iid, "duplicate iid")
+            eids.add(currency.eid)
+            if currency.iid is not None:
+                iids.add(currency.iid)
+
+        group_ids = {ROOT}
+        for i, group in enumerate(self.groups):
+            if group.id in group_ids:
+                yield ValidationError(("groups", i, "id"), group.id, "duplicate or reserved id")
+            group_ids.add(group.id)
+        parents = {group.id: group.parent for group in self.groups}
+        for i, group in enumerate(self.groups):
+            if group.parent is not None and group.parent not in group_ids:
+                yield ValidationError(("groups", i, "parent"), group.parent, "no such group")
+            seen, cursor = {group.id}, group.parent
+            while cursor is not None and cursor in parents:
+                if cursor in seen:
+                    yield ValidationError(("groups", i, "parent"), group.parent, "groups loop")
+                    break
+                seen.add(cursor)
+                cursor = parents[cursor]
+
+        keys: set[tuple[str, str]] = set()
+        for i, promotion in enumerate(self.promotions):
+            path = ("promotions", i)
+            if promotion.key in keys:
+                yield ValidationError((*path, "external_id"), promotion.external_id, "duplicate")
+            keys.add(promotion.key)
+            if promotion.group is not None and promotion.group not in group_ids:
+                yield ValidationError((*path, "group"), promotion.group, "no such group")
+            if promotion.applies_to is not None and not is_line_filter(promotion.applies_to):
+                yield ValidationError(
+                    (*path, "applies_to"),
+                    promotion.applies_to.kind,
+                    "must use only product, sku, category, line custom_field, all, any, not",
+                )
+            eid = _currency_of(promotion)
+            if eid is not None and eid not in eids:
+                yield ValidationError((*path, "benefit", "currency"), eid, "no such currency")
+
+    def currency(self, ref: PointsRef) -> PointsCurrency | None:
+        """The currency ``ref`` names, or ``None``."""
+        return next((c for c in self.currencies if c.matches(ref)), None)
+
+    def group(self, group_id: str) -> Group:
+        return self.settings.root if group_id == ROOT else next(
+            g for g in self.groups if g.id == group_id
+        )
+
+    @property
+    def choices(self) -> frozenset[str]:
+        """Every arbitration choice the program names (custom ones need a plugged-in picker)."""
+        return frozenset(g.choice for g in (self.settings.root, *self.groups))
+
+    @property
+    def custom_choices(self) -> frozenset[str]:
+        return self.choices - frozenset(BUILTIN_CHOICES)
+
+
+def _currency_of(promotion: Promotion) -> str | None:
+    benefit = promotion.benefit
+    if isinstance(benefit, Redeem | Message):
+        return benefit.currency
+    return getattr(benefit, "currency", None)

@@ -1,0 +1,97 @@
+"""A promotion (when it applies, to what, what it gives) and the groups that arbitrate it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from ..conditions import Condition
+from ..errors import ValidationError
+from ..model import aware, not_blank, optional_text
+from .benefits import TYPE_OF, Benefit, PromotionType
+
+Choice = str  # "stack" | "priority" | "best_for_customer" | "best_for_merchant" | a plugged-in name
+BUILTIN_CHOICES = ("stack", "priority", "best_for_customer", "best_for_merchant")
+Compounding = Literal["sequential", "on_base"]
+Scope = Literal["order", "line"]
+
+
+def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
+    return tuple(values)
+
+
+def _choice(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise ValidationError(("choice",), value, f"must be one of {BUILTIN_CHOICES} or a name")
+
+
+@attrs.frozen(kw_only=True)
+class Group:
+    """Promotions that compete: ``choice`` says who wins, ``scope`` whether per line or order.
+
+    Groups nest through ``parent``; promotions with no group sit in the program's root group.
+    """
+
+    id: str = attrs.field(validator=not_blank)
+    choice: Choice = attrs.field(default="stack", validator=_choice)
+    scope: Scope = attrs.field(default="order", validator=attrs.validators.in_(("order", "line")))
+    compounding: Compounding = attrs.field(
+        default="sequential", validator=attrs.validators.in_(("sequential", "on_base"))
+    )
+    priority: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    parent: str | None = attrs.field(default=None, validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class Promotion:
+    """One promotion of a program; ``type`` follows from the benefit's class."""
+
+    external_id: str = attrs.field(validator=not_blank)
+    name: str = attrs.field(default=attrs.Factory(lambda self: self.external_id, takes_self=True))
+    benefit: Benefit
+    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
+    applies_to: Condition | None = None  # which lines get the benefit; None = every line
+    priority: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    exclusive: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    stop_after: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    group: str | None = attrs.field(default=None, validator=optional_text)
+    max_amount: Decimal | None = None  # money for a discount, points for an accrual
+    start: dt.datetime | None = attrs.field(default=None, validator=aware)
+    end: dt.datetime | None = attrs.field(default=None, validator=aware)
+    is_active: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.benefit) not in TYPE_OF:
+            raise ValidationError(("benefit",), self.benefit, "is not a benefit")
+        if self.max_amount is not None and (
+            not isinstance(self.max_amount, Decimal)
+            or not self.max_amount.is_finite()
+            or self.max_amount <= 0
+        ):
+            raise ValidationError(("max_amount",), self.max_amount, "must be a positive decimal")
+        if self.max_amount is not None and self.type not in ("discount", "accrue_points"):
+            raise ValidationError(("max_amount",), str(self.max_amount), f"not for {self.type}")
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValidationError(("end",), self.end.isoformat(), "must be after start")
+
+    @property
+    def type(self) -> PromotionType:
+        """The wire ``type``: discount, accrue_points, redeem_points, code_issue or message."""
+        return TYPE_OF[type(self.benefit)]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity within a program: the seeds reuse one external_id for accrue and redeem."""
+        return (self.type, self.external_id)
+
+    def live(self, at: dt.datetime) -> bool:
+        """Switched on and inside its dates (start inclusive, end exclusive)."""
+        return (
+            self.is_active
+            and (self.start is None or at >= self.start)
+            and (self.end is None or at < self.end)
+        )
