@@ -138,6 +138,10 @@ class PointsCurrency:
         """Parse a points amount at this currency's precision (whole points by default)."""
         return parse_decimal(value, path, places=self.precision, unit=f"points '{self.eid}'")
 
+    def of_units(self, units: int) -> Decimal:
+        """Points from integer units of ``precision`` (``of_units(6999)`` → 6999 whole points)."""
+        return Decimal(units).scaleb(-self.precision)
+
     def matches(self, ref: PointsRef) -> bool:
         """Whether ``ref`` names this currency by iid or eid (both must agree when both given)."""
         if ref.iid is not None and ref.iid != self.iid:

@@ -45,6 +45,11 @@ class Group:
     priority: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
     parent: str | None = attrs.field(default=None, validator=optional_text)
 
+    @property
+    def rank(self) -> tuple[int, str]:
+        """Evaluation order among siblings: higher priority first, ties by id."""
+        return (-self.priority, self.id)
+
 
 @attrs.frozen(kw_only=True)
 class Promotion:
@@ -87,6 +92,11 @@ class Promotion:
     def key(self) -> tuple[str, str]:
         """Identity within a program: the seeds reuse one external_id for accrue and redeem."""
         return (self.type, self.external_id)
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        """Evaluation order among siblings: higher priority first, ties by external_id."""
+        return (-self.priority, self.external_id)
 
     def live(self, at: dt.datetime) -> bool:
         """Switched on and inside its dates (start inclusive, end exclusive)."""

@@ -1,0 +1,230 @@
+"""Who wins when promotions compete: the program's groups form an evaluation tree.
+
+How this works: promotions without a group sit in the root group (the program's ``settings``);
+groups nest through ``parent``. Members of a group (promotions and subgroups) are taken by
+``priority``, higher first, ties by id. A ``stack`` group applies every member in turn
+(``stop_after`` ends the group early). Any other choice runs each member as a *trial* on a copy
+of the cart and lets a ``Picker`` choose one winner, per order or per line (``scope``). Pickers
+are a protocol: ``priority`` (the first that gives anything), ``best_for_customer``,
+``best_for_merchant``, or one the caller plugs in by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
+
+import attrs
+
+from .errors import RuleError
+from .program.program import ROOT, Program
+from .program.promotion import Group, Promotion
+from .result import Reason
+from .pipeline.cart import Cart
+
+
+@attrs.frozen
+class Option:
+    """One competitor as a picker sees it: ``benefit`` in money minor units (or point units)."""
+
+    id: str
+    priority: int
+    benefit: int
+
+
+class Picker(Protocol):
+    """Chooses the winner among options (given in priority order); ``None`` when none wins."""
+
+    def pick(self, options: Sequence[Option]) -> int | None: ...
+
+
+class FirstByPriority:
+    """The first option that gives anything (commercetools / Talon.One list order)."""
+
+    def pick(self, options: Sequence[Option]) -> int | None:
+        return next((i for i, o in enumerate(options) if o.benefit > 0), None)
+
+
+class BestForCustomer:
+    """The largest benefit; ties go to the higher priority (Talon.One highestDiscount)."""
+
+    def pick(self, options: Sequence[Option]) -> int | None:
+        best = max(range(len(options)), key=lambda i: (options[i].benefit, -i), default=None)
+        return best if best is not None and options[best].benefit > 0 else None
+
+
+class BestForMerchant:
+    """The smallest benefit that is still a benefit; ties go to the higher priority."""
+
+    def pick(self, options: Sequence[Option]) -> int | None:
+        given = [i for i, o in enumerate(options) if o.benefit > 0]
+        return min(given, key=lambda i: (options[i].benefit, i), default=None)
+
+
+PICKERS: Mapping[str, Picker] = {
+    "priority": FirstByPriority(),
+    "best_for_customer": BestForCustomer(),
+    "best_for_merchant": BestForMerchant(),
+}
+
+
+class Stage(Protocol):
+    """A pipeline stage the tree can drive: it applies one promotion to the cart."""
+
+    @property
+    def types(self) -> tuple[str, ...]: ...
+
+    def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None: ...
+
+    def within_limits(self, cart: Cart) -> bool: ...
+
+
+Member = Promotion | Group
+
+
+@attrs.frozen
+class Tree:
+    """The program's groups and promotions as an evaluation tree, members in priority order."""
+
+    program: Program
+    children: Mapping[str, tuple[Member, ...]]
+
+    @classmethod
+    def of(cls, program: Program) -> Tree:
+        children: dict[str, list[Member]] = {ROOT: []}
+        for group in program.groups:
+            children.setdefault(group.parent or ROOT, []).append(group)
+            children.setdefault(group.id, [])
+        for promotion in program.promotions:
+            children[promotion.group or ROOT].append(promotion)
+        ordered = {
+            key: tuple(sorted(members, key=lambda member: member.rank)) for key, members in children.items()
+        }
+        return cls(program, ordered)
+
+    def promotions(self, member: Member, types: tuple[str, ...]) -> Iterator[Promotion]:
+        """Every promotion of ``types`` in ``member``'s subtree, in evaluation order."""
+        if isinstance(member, Promotion):
+            if member.type in types:
+                yield member
+            return
+        for child in self.children[member.id]:
+            yield from self.promotions(child, types)
+
+
+def _name(member: Member) -> str:
+    return member.external_id if isinstance(member, Promotion) else f"group {member.id}"
+
+
+def check_pickers(program: Program, pickers: Mapping[str, Picker]) -> None:
+    """Fail before calculating when a group names a choice nobody plugged in."""
+    missing = sorted(program.custom_choices - set(pickers) - {"stack"})
+    if missing:
+        raise RuleError(f"no picker plugged in for arbitration choice(s) {missing}")
+
+
+@attrs.frozen
+class Arbiter:
+    """Drives one stage through the tree."""
+
+    tree: Tree
+    stage: Stage
+    pickers: Mapping[str, Picker]
+
+    def run(self, cart: Cart) -> Cart:
+        return self._group(self.tree.program.group(ROOT), cart)
+
+    def _members(self, group: Group) -> list[Member]:
+        types = self.stage.types
+        return [
+            m for m in self.tree.children[group.id]
+            if (m.type in types if isinstance(m, Promotion)
+                else any(True for _ in self.tree.promotions(m, types)))
+        ]  # fmt: skip
+
+    def _member(self, member: Member, cart: Cart, basis: Sequence[int] | None) -> Cart:
+        if isinstance(member, Group):
+            return self._group(member, cart)
+        self.stage.apply(member, cart, cart.totals if basis is None else basis)
+        return cart
+
+    def _group(self, group: Group, cart: Cart) -> Cart:
+        members = self._members(group)
+        basis = list(cart.totals) if group.compounding == "on_base" else None
+        if group.choice == "stack":
+            return self._stack(members, cart, basis)
+        trials = []
+        for member in members:
+            before = list(cart.gained)
+            trial = self._member(member, cart.copy(), basis)
+            trials.append((member, trial, [a - b for a, b in zip(trial.gained, before, strict=True)]))
+        picker = self.pickers[group.choice]
+        if group.scope == "line":
+            merged = self._per_line(picker, trials, cart)
+            if merged is not None:
+                return merged
+        options = [Option(_name(m), m.priority, sum(gain)) for m, _, gain in trials]
+        winner = picker.pick(options)
+        result = cart if winner is None else trials[winner][1]
+        for index, (member, trial, _) in enumerate(trials):
+            if index != winner:
+                self._lost(member, trial, result, None if winner is None else trials[winner][0])
+        return result
+
+    def _stack(self, members: list[Member], cart: Cart, basis: Sequence[int] | None) -> Cart:
+        stopper: str | None = None
+        for member in members:
+            if stopper is not None:
+                for promotion in self.tree.promotions(member, self.stage.types):
+                    cart.note(promotion, Reason.STOPPED, f"{stopper} has stop_after set")
+                continue
+            cart = self._member(member, cart, basis)
+            if isinstance(member, Promotion) and member.stop_after:
+                entry = cart.trace.get(member.key)
+                if entry is not None and entry.applied:
+                    stopper = member.external_id
+        return cart
+
+    def _per_line(
+        self, picker: Picker, trials: list[tuple[Member, Cart, list[int]]], cart: Cart
+    ) -> Cart | None:
+        """Each slot takes its own winner; ``None`` if the mix breaks a program-wide limit."""
+        merged = cart.copy()
+        won: dict[int, int] = {}
+        for slot in range(len(cart.slots)):
+            options = [Option(_name(m), m.priority, gain[slot]) for m, _, gain in trials]
+            winner = picker.pick(options)
+            if winner is None:
+                continue
+            trial = trials[winner][1]
+            merged.totals[slot] = trial.totals[slot]
+            merged.records[slot] = trial.records[slot]
+            merged.touched[slot] = trial.touched[slot]
+            merged.locked[slot] = trial.locked[slot]
+            merged.gained[slot] = trial.gained[slot]
+            won[winner] = won.get(winner, 0) + 1
+        merged.spent = cart.spent + sum(
+            before - after for before, after in zip(cart.totals, merged.totals, strict=True)
+        )
+        if not self.stage.within_limits(merged):
+            return None
+        for index, (member, trial, _) in enumerate(trials):
+            if index in won:
+                merged.trace.update(
+                    {k: v for k, v in trial.trace.items() if k not in cart.trace}
+                )
+            else:
+                self._lost(member, trial, merged, None)
+        return merged
+
+    def _lost(self, member: Member, trial: Cart, result: Cart, winner: Member | None) -> None:
+        """Carry a losing trial's trace over, turning its successes into lost arbitration."""
+        for promotion in self.tree.promotions(member, self.stage.types):
+            entry = trial.trace.get(promotion.key)
+            if entry is None or promotion.key in result.trace:
+                continue
+            if entry.applied:
+                who = f"lost to {_name(winner)}" if winner else "lost on every line"
+                result.note(promotion, Reason.LOST_ARBITRATION, f"{who} ({entry.detail})")
+            else:
+                result.trace[promotion.key] = entry

@@ -1,0 +1,213 @@
+"""``calculate``: order + member + program + time → calculated order. Pure: no I/O, no clock.
+
+How this works: the order becomes slots in integer minor units (one per line, plus the delivery
+when the program lets discounts reach it). The stages run in a fixed order on one working cart:
+discount (through the arbitration tree) → redeem → accrue (through the tree) → code_issue →
+message. The cart is then turned back into values: line totals, applied promotions, points per
+currency, codes, messages and a trace entry for every promotion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+
+from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
+from .conditions import Facts
+from .errors import ValidationError
+from .model import Member, Order, PointsCurrency
+from .money import Money
+from .pipeline import codes, messages
+from .pipeline.accrue import AccrueStage
+from .pipeline.cart import Cart, Record, Slot
+from .pipeline.discount import DiscountStage
+from .pipeline.redeem import Redemption, redeem
+from .program.program import Program
+from .result import (
+    AppliedPromotion,
+    CalculatedLine,
+    CalculatedOrder,
+    PointsSummary,
+    Status,
+)
+
+_WIRE_ORDER = {"discount": 0, "accrue_points": 1, "redeem_points": 2}  # as the seeds list them
+
+
+def calculate(
+    program: Program,
+    order: Order,
+    member: Member | None = None,
+    *,
+    now: dt.datetime,
+    pickers: Mapping[str, Picker] | None = None,
+) -> CalculatedOrder:
+    """Apply ``program`` to ``order`` for ``member`` (``None`` = a guest) at ``now``.
+
+    Promotions are judged at the order's ``create_time`` when it has one, else at ``now``.
+    ``pickers`` plugs in arbitration choices by name. Nothing is stored; the same input always
+    gives the same output.
+    """
+    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
+        raise ValidationError(("now",), now, "must be a timezone-aware datetime")
+    chosen = {**PICKERS, **(pickers or {})}
+    check_pickers(program, chosen)
+    settings = program.settings
+    currency = order.currency
+    uniform = settings.indivisible == "keep_uniform"
+    slots = tuple(
+        Slot(
+            base=line.base_price_per_item.minor * line.count,
+            floor=line.min_price_per_item.minor * line.count,
+            count=line.count,
+            step=line.count if uniform else 1,
+            line=index,
+        )
+        for index, line in enumerate(order.lines)
+    )
+    if settings.delivery_discountable and order.delivery_cost.minor > 0:
+        slots += (Slot(base=order.delivery_cost.minor, floor=0, count=1, step=1, line=None),)
+    base_total = order.total_price.minor
+    facts = Facts(
+        order=order,
+        member=member,
+        at=order.create_time or now,
+        line_categories=tuple(program.catalog.categories(line) for line in order.lines),
+        base_total=base_total,
+        current_total=base_total,
+    )
+    tree = Tree.of(program)
+    cart = Cart.start(slots, facts)
+
+    share = settings.max_discount_percent
+    budget = None
+    if share is not None:
+        num, den = share.as_integer_ratio()
+        budget = base_total * num // (100 * den)
+    cart = Arbiter(tree, DiscountStage(program, currency, budget), chosen).run(cart)
+    discounted = list(cart.totals)
+    cart.next_stage()
+    redemptions = redeem(program, order, member, cart)
+    paid = list(cart.totals)
+    cart.next_stage()
+    accrue = AccrueStage(program, member, currency, discounted, paid)
+    cart = Arbiter(tree, accrue, chosen).run(cart)
+    cart.next_stage()
+    to_issue = codes.issue(program, cart)
+
+    points = _points(program, member, cart, redemptions)
+    lines = tuple(
+        CalculatedLine(
+            line=order.lines[slot.line],
+            final_total=Money.of_minor(cart.totals[index], currency),
+            applied=_applied(program, cart.records[index], currency, facts.at),
+        )
+        for index, slot in enumerate(slots)
+        if slot.line is not None
+    )
+    delivery = order.delivery_cost
+    order_level: tuple[AppliedPromotion, ...] = ()
+    if slots[-1].line is None:
+        delivery = Money.of_minor(cart.totals[-1], currency)
+        order_level = _applied(program, cart.records[-1], currency, facts.at)
+    final_total = Money.of_minor(sum(line.final_total.minor for line in lines), currency)
+    discount = Money.of_minor(
+        base_total - final_total.minor + order.delivery_cost.minor - delivery.minor, currency
+    )
+    common = {
+        "discount": str(discount),
+        "final_total": str(final_total),
+        "total": str(order.total_price),
+        "tier": (member.tier if member else None) or "",
+    }
+    figures = {"": {**common, "accrued": "0", "redeemed": "0"}}
+    for summary in points:
+        figures[summary.currency.eid] = {
+            **common,
+            "accrued": str(summary.accrued),
+            "redeemed": str(summary.redeemed),
+        }
+    shown = messages.render(program, cart, figures)
+    return CalculatedOrder(
+        order=order,
+        member=member,
+        lines=lines,
+        delivery_cost=delivery,
+        points=points,
+        promo_codes=codes.statuses(program, order, cart),
+        codes_to_issue=to_issue,
+        messages=shown,
+        applied=order_level,
+        trace=tuple(cart.trace[p.key] for p in program.promotions),
+    )
+
+
+def _applied(
+    program: Program, records: tuple[Record, ...], currency: str, at: dt.datetime
+) -> tuple[AppliedPromotion, ...]:
+    ordered = sorted(records, key=lambda r: _WIRE_ORDER[r.promotion.type])
+    return tuple(_one(program, record, currency, at) for record in ordered)
+
+
+def _one(program: Program, record: Record, currency: str, at: dt.datetime) -> AppliedPromotion:
+    promotion = record.promotion
+    points = _currency(program, record.currency) if record.currency else None
+    expires = None
+    if promotion.type == "accrue_points" and points and points.lifetime_days:
+        expires = at + dt.timedelta(days=points.lifetime_days)
+    return AppliedPromotion(
+        type=promotion.type,
+        external_id=promotion.external_id,
+        name=promotion.name,
+        amount=Money.of_minor(record.money, currency) if record.money else None,
+        points=points.of_units(record.points) if points else None,
+        currency=points,
+        expiration_date=expires,
+        limited=record.limited,
+    )
+
+
+def _currency(program: Program, eid: str) -> PointsCurrency:
+    return next(c for c in program.currencies if c.eid == eid)
+
+
+def _points(
+    program: Program, member: Member | None, cart: Cart, redemptions: list[Redemption]
+) -> tuple[PointsSummary, ...]:
+    """One summary per program currency, then any unknown currency the order asked for."""
+    accrued: dict[str, int] = {}
+    for slot_records in cart.records:
+        for record in slot_records:
+            if record.promotion.type == "accrue_points" and record.currency:
+                accrued[record.currency] = accrued.get(record.currency, 0) + record.points
+    asked = {r.currency.eid: r for r in redemptions}
+    out = []
+    for currency in program.currencies:
+        outcome = asked.pop(currency.eid, None)
+        active = member.balance(currency.eid).active if member else Decimal(0)
+        status = outcome.status if outcome else Status.SUCCESS if member else Status.NOT_MEMBER
+        out.append(
+            PointsSummary(
+                currency=currency,
+                status=status,
+                active_balance=active,
+                accrued=currency.of_units(accrued.get(currency.eid, 0)),
+                redeemed=currency.of_units(outcome.redeemed if outcome else 0),
+                requested=currency.of_units(outcome.requested if outcome else 0),
+                reason=outcome.reason if outcome else None,
+            )
+        )
+    for outcome in asked.values():
+        out.append(
+            PointsSummary(
+                currency=outcome.currency,
+                status=outcome.status,
+                active_balance=Decimal(0),
+                accrued=Decimal(0),
+                redeemed=Decimal(0),
+                requested=Decimal(0),
+                reason=outcome.reason,
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""The stages of a calculation: discount → redeem → accrue → code_issue → message."""

@@ -1,0 +1,67 @@
+"""Is a promotion a candidate here, and on which slots? Every "no" lands in the trace with why."""
+
+from __future__ import annotations
+
+import decimal
+
+import attrs
+
+from ..conditions import Condition, Facts, OrderTotal, first_failure, selects
+from ..money import Money
+from ..program.promotion import Promotion
+from ..result import Reason
+from .cart import Cart
+
+
+def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list[int] | None:
+    """The slots ``promotion`` may act on now, or ``None`` (with the reason noted) if none.
+
+    ``delivery``: whether this kind of benefit may reach the delivery slot at all.
+    """
+    facts = cart.facts
+    if not promotion.is_active:
+        cart.note(promotion, Reason.INACTIVE, "switched off (is_active = false)")
+        return None
+    if not promotion.live(facts.at):
+        cart.note(promotion, Reason.OUTSIDE_DATES, f"not running at {facts.at.isoformat()}")
+        return None
+    if promotion.conditions:
+        facts = attrs.evolve(facts, current_total=cart.current_total)
+        failed = first_failure(promotion.conditions, facts)
+        if failed is not None:
+            cart.note(promotion, Reason.CONDITION_FAILED, _describe(failed, facts))
+            return None
+    chosen = [
+        index
+        for index, slot in enumerate(cart.slots)
+        if (
+            slot.line is None
+            and delivery
+            and promotion.applies_to is None
+            or slot.line is not None
+            and (promotion.applies_to is None or selects(promotion.applies_to, facts, slot.line))
+        )
+    ]
+    if not chosen:
+        cart.note(promotion, Reason.NO_LINES, "its applies_to selects no line of this order")
+        return None
+    free = [
+        index
+        for index in chosen
+        if not cart.locked[index] and not (promotion.exclusive and cart.touched[index])
+    ]
+    if not free:
+        cart.note(promotion, Reason.EXCLUSIVE, "every line it selects is held exclusively")
+        return None
+    return free
+
+
+def _describe(condition: Condition, facts: Facts) -> str:
+    """A sentence for the trace, with an upsell hint for a near miss on the order total."""
+    if isinstance(condition, OrderTotal):
+        missing = condition.shortfall(facts)
+        if missing is not None:
+            minor = int(missing.to_integral_value(rounding=decimal.ROUND_CEILING))
+            amount = Money.of_minor(minor, facts.order.currency)
+            return f"order_total: add {amount} {facts.order.currency} more to qualify"
+    return f"condition '{condition.kind}' does not hold"
