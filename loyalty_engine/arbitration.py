@@ -17,10 +17,10 @@ from typing import Protocol
 import attrs
 
 from .errors import RuleError
+from .pipeline.cart import Cart
 from .program.program import ROOT, Program
 from .program.promotion import Group, Promotion
 from .result import Reason
-from .pipeline.cart import Cart
 
 
 @attrs.frozen
@@ -98,7 +98,8 @@ class Tree:
         for promotion in program.promotions:
             children[promotion.group or ROOT].append(promotion)
         ordered = {
-            key: tuple(sorted(members, key=lambda member: member.rank)) for key, members in children.items()
+            key: tuple(sorted(members, key=lambda member: member.rank))
+            for key, members in children.items()
         }
         return cls(program, ordered)
 
@@ -157,7 +158,9 @@ class Arbiter:
         for member in members:
             before = list(cart.gained)
             trial = self._member(member, cart.copy(), basis)
-            trials.append((member, trial, [a - b for a, b in zip(trial.gained, before, strict=True)]))
+            trials.append(
+                (member, trial, [a - b for a, b in zip(trial.gained, before, strict=True)])
+            )
         picker = self.pickers[group.choice]
         if group.scope == "line":
             merged = self._per_line(picker, trials, cart)
@@ -210,9 +213,7 @@ class Arbiter:
             return None
         for index, (member, trial, _) in enumerate(trials):
             if index in won:
-                merged.trace.update(
-                    {k: v for k, v in trial.trace.items() if k not in cart.trace}
-                )
+                merged.trace.update({k: v for k, v in trial.trace.items() if k not in cart.trace})
             else:
                 self._lost(member, trial, merged, None)
         return merged

@@ -357,7 +357,9 @@ def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
     return tuple(values)
 
 
-def _some(instance: object, attribute: attrs.Attribute[tuple[Condition, ...]], value: object) -> None:
+def _some(
+    instance: object, attribute: attrs.Attribute[tuple[Condition, ...]], value: object
+) -> None:
     if not value:
         raise ValidationError(("of",), value, "must list at least one condition")
 

@@ -201,7 +201,9 @@ class Line:
     )
     product: str | None = attrs.field(default=None, validator=optional_text)
     sku: str | None = attrs.field(default=None, validator=optional_text)
-    categories: frozenset[str] = attrs.field(default=(), converter=_texts, validator=_each_text)
+    categories: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_texts, validator=_each_text
+    )
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     line_number: int | None = None
     status: str | None = attrs.field(default=None, validator=optional_text)
@@ -247,7 +249,7 @@ class Order:
     create_time: dt.datetime | None = attrs.field(default=None, validator=aware)
     promo_codes: tuple[PromoCode, ...] = attrs.field(default=(), converter=tuple)
     redeem: tuple[RedeemRequest, ...] = attrs.field(default=(), converter=tuple)
-    tags: frozenset[str] = attrs.field(default=(), converter=_texts, validator=_each_text)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts, validator=_each_text)
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     delivery_cost: Money = attrs.field(
         default=attrs.Factory(lambda self: Money.zero(self.currency), takes_self=True)
@@ -307,8 +309,10 @@ class Member:
     profile_id: str = attrs.field(validator=not_blank)
     balances: tuple[tuple[str, Balance], ...] = attrs.field(default=(), converter=_balances)
     tier: str | None = attrs.field(default=None, validator=optional_text)
-    segments: frozenset[str] = attrs.field(default=(), converter=_texts, validator=_each_text)
-    tags: frozenset[str] = attrs.field(default=(), converter=_texts, validator=_each_text)
+    segments: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_texts, validator=_each_text
+    )
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts, validator=_each_text)
 
     def balance(self, eid: str) -> Balance:
         """The member's balance in ``eid``; zero when they have never held any."""

@@ -203,7 +203,7 @@ def allocate(total: int, weights: Sequence[int]) -> tuple[int, ...]:
 def place(
     total: int, weights: Sequence[int], caps: Sequence[int], steps: Sequence[int]
 ) -> tuple[int, ...]:
-    """Place as much of ``total`` as fits: share ``i`` is a multiple of ``steps[i]``, ``<= caps[i]``.
+    """Place as much of ``total`` as fits: share ``i`` a multiple of ``steps[i]``, ``<= caps[i]``.
 
     First a largest-remainder split by ``weights``, each share rounded down to its step and cap;
     then what is left goes, line by line in input order, to lines with room in whole steps. What

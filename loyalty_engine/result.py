@@ -70,7 +70,7 @@ class CalculatedLine:
 
     @property
     def final_price_per_item(self) -> Money:
-        """The uniform final price; with a breakdown, the highest price of it (see ``breakdown``)."""
+        """The uniform final price; with a breakdown, its highest price (see ``breakdown``)."""
         return self.breakdown[0][1]
 
 

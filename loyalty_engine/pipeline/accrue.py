@@ -79,7 +79,10 @@ class AccrueStage:
         return cart.slots[index].base
 
     def _points(
-        self, benefit: AccruePercent | AccruePerSpend | AccrueFixed, total: int, promotion: Promotion
+        self,
+        benefit: AccruePercent | AccruePerSpend | AccrueFixed,
+        total: int,
+        promotion: Promotion,
     ) -> Fraction:
         """Points (not yet rounded) for ``total`` minor units of accrual base."""
         major = Fraction(total, 10 ** exponent(self.currency))
@@ -94,4 +97,3 @@ class AccrueStage:
         tier = self.member.tier if self.member is not None else None
         factors = dict(benefit.tier_multipliers)
         return Fraction(factors[tier]) if tier in factors else Fraction(1)
-

@@ -1,4 +1,4 @@
-"""The working state of one calculation: slots (lines, and delivery when discountable) in minor units.
+"""The working state of one calculation: slots (lines, maybe the delivery) in minor units.
 
 How this works: a ``Slot`` is static (base and floor totals, item count, the step a reduction
 must be a multiple of). A ``Cart`` is the running state a stage mutates: line totals, what each
@@ -84,7 +84,7 @@ class Cart:
 
     @property
     def current_total(self) -> int:
-        """Σ running line totals (delivery excluded), as ``order_total`` with basis current reads."""
+        """Σ running line totals, delivery excluded (``order_total`` with basis current)."""
         return sum(t for t, s in zip(self.totals, self.slots, strict=True) if s.line is not None)
 
     def record(self, index: int, record: Record) -> None:

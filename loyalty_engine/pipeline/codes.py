@@ -31,7 +31,9 @@ def issue(program: Program, cart: Cart) -> tuple[CodesToIssue, ...]:
                 count=benefit.count,
             )
         )
-        cart.note(promotion, Reason.APPLIED, f"issues {benefit.count} code(s) from pool {benefit.pool_id}")
+        cart.note(
+            promotion, Reason.APPLIED, f"issues {benefit.count} code(s) from pool {benefit.pool_id}"
+        )
     return tuple(out)
 
 
@@ -42,7 +44,9 @@ def statuses(program: Program, order: Order, cart: Cart) -> tuple[CodeStatus, ..
     for code in order.promo_codes:
         unlocked = tuple(p.external_id for p in applied if _asks_for(p, code))
         state = CodeState.APPLIED if unlocked else CodeState.NOT_APPLICABLE
-        out.append(CodeStatus(code=code.code, pool_id=code.pool_id, state=state, promotions=unlocked))
+        out.append(
+            CodeStatus(code=code.code, pool_id=code.pool_id, state=state, promotions=unlocked)
+        )
     return tuple(out)
 
 
@@ -65,4 +69,6 @@ def _code_conditions(condition: Condition) -> Iterator[PromoCodeEntered]:
 
 def ranked(program: Program, kind: type) -> list[Promotion]:
     """The program's promotions with a ``kind`` benefit, in evaluation order."""
-    return sorted((p for p in program.promotions if isinstance(p.benefit, kind)), key=lambda p: p.rank)
+    return sorted(
+        (p for p in program.promotions if isinstance(p.benefit, kind)), key=lambda p: p.rank
+    )

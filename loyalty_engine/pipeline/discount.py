@@ -42,7 +42,8 @@ def minor_units(amount: Decimal, currency: str, promotion: Promotion) -> int:
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise RuleError(
-            f"promotion {promotion.external_id!r}: {amount} has more decimals than {currency} allows"
+            f"promotion {promotion.external_id!r}: {amount} has more decimals "
+            f"than {currency} allows"
         )
     return int(scaled)
 

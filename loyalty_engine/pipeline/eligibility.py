@@ -35,11 +35,13 @@ def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list
         index
         for index, slot in enumerate(cart.slots)
         if (
-            slot.line is None
-            and delivery
-            and promotion.applies_to is None
-            or slot.line is not None
-            and (promotion.applies_to is None or selects(promotion.applies_to, facts, slot.line))
+            (slot.line is None and delivery and promotion.applies_to is None)
+            or (
+                slot.line is not None
+                and (
+                    promotion.applies_to is None or selects(promotion.applies_to, facts, slot.line)
+                )
+            )
         )
     ]
     if not chosen:

@@ -12,7 +12,9 @@ from .codes import ranked
 from .eligibility import candidate_slots
 
 
-def render(program: Program, cart: Cart, figures: Mapping[str, Mapping[str, str]]) -> tuple[MessageOut, ...]:
+def render(
+    program: Program, cart: Cart, figures: Mapping[str, Mapping[str, str]]
+) -> tuple[MessageOut, ...]:
     """Every live message promotion whose conditions hold, rendered in evaluation order.
 
     ``figures`` maps a currency eid (or ``""`` for no currency) to the placeholder values.

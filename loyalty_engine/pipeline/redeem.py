@@ -44,7 +44,9 @@ def units(amount: Decimal, currency: PointsCurrency, path: tuple[str | int, ...]
     """Points as integer units of the currency's precision; finer amounts are an error."""
     scaled = amount.scaleb(currency.precision)
     if scaled != scaled.to_integral_value():
-        raise ValidationError(path, str(amount), f"more decimals than points '{currency.eid}' allow")
+        raise ValidationError(
+            path, str(amount), f"more decimals than points '{currency.eid}' allow"
+        )
     return int(scaled)
 
 
@@ -72,7 +74,8 @@ def redeem(program: Program, order: Order, member: Member | None, cart: Cart) ->
     """Run every redeem request against the cart; promotions nobody asked for are noted too."""
     outcomes = []
     contenders = sorted(
-        (p for p in program.promotions if isinstance(p.benefit, Redeem)), key=lambda promotion: promotion.rank
+        (p for p in program.promotions if isinstance(p.benefit, Redeem)),
+        key=lambda promotion: promotion.rank,
     )
     for request, currency in zip(order.redeem, requested_currencies(program, order), strict=True):
         if currency is None:
@@ -84,8 +87,12 @@ def redeem(program: Program, order: Order, member: Member | None, cart: Cart) ->
             continue
         wanted = units(request.amount, currency, ())
         if member is None:
-            outcomes.append(Redemption(currency=currency, status=Status.NOT_MEMBER,
-                                       requested=wanted, reason="a guest has no points"))  # fmt: skip
+            guest = "a guest has no points"
+            outcomes.append(
+                Redemption(
+                    currency=currency, status=Status.NOT_MEMBER, requested=wanted, reason=guest
+                )
+            )
             for promotion in contenders:
                 if _for(promotion, currency):
                     cart.note(promotion, Reason.NOT_MEMBER, "a guest has no points")

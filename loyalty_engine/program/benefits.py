@@ -128,13 +128,17 @@ class TieredPercent:
     kind = "tiered_percent"
 
 
-Discount: TypeAlias = PercentOff | AmountOffItem | AmountOffOrder | FixedPrice | BuyXGetY | TieredPercent
+Discount: TypeAlias = (
+    PercentOff | AmountOffItem | AmountOffOrder | FixedPrice | BuyXGetY | TieredPercent
+)
 
 
 # --- points ------------------------------------------------------------------------------------
 
 
-def _multipliers(value: Mapping[str, Decimal] | Iterable[tuple[str, Decimal]]) -> tuple[tuple[str, Decimal], ...]:
+def _multipliers(
+    value: Mapping[str, Decimal] | Iterable[tuple[str, Decimal]],
+) -> tuple[tuple[str, Decimal], ...]:
     pairs = value.items() if isinstance(value, Mapping) else value
     return tuple(sorted(pairs))
 

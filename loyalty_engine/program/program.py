@@ -56,9 +56,7 @@ class Settings:
 
     @property
     def root(self) -> Group:
-        return Group(
-            id=ROOT, choice=self.choice, scope=self.scope, compounding=self.compounding
-        )
+        return Group(id=ROOT, choice=self.choice, scope=self.scope, compounding=self.compounding)
 
 
 def _categories(
@@ -161,8 +159,10 @@ class Program:
         return next((c for c in self.currencies if c.matches(ref)), None)
 
     def group(self, group_id: str) -> Group:
-        return self.settings.root if group_id == ROOT else next(
-            g for g in self.groups if g.id == group_id
+        return (
+            self.settings.root
+            if group_id == ROOT
+            else next(g for g in self.groups if g.id == group_id)
         )
 
     @property

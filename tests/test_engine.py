@@ -1,0 +1,508 @@
+"""Example tests for every documented behaviour of ``calculate``; exact figures throughout."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal as D
+
+import pytest
+
+import loyalty_engine as le
+from loyalty_engine.conditions import Dates, Endpoint, OrderTotal, Product, PromoCodeEntered, Sku
+
+NOON = dt.datetime(2026, 2, 18, 12, 0, tzinfo=dt.UTC)
+BONUS = le.PointsCurrency(eid="bonus1", iid=1, name="Main Point", lifetime_days=365)
+
+
+def rub(text: str) -> le.Money:
+    return le.Money.parse(text, "RUB")
+
+
+def line(
+    ident: str,
+    price: str,
+    count: int = 1,
+    minimum: str = "0",
+    product: str | None = None,
+    sku: str | None = None,
+) -> le.Line:
+    return le.Line(
+        external_id=ident,
+        product=None if sku else product or ident,
+        sku=sku,
+        count=count,
+        base_price_per_item=rub(price),
+        min_price_per_item=rub(minimum),
+    )
+
+
+def order(*lines: le.Line, redeem: str | None = None, **kw: object) -> le.Order:
+    requests = [le.RedeemRequest(le.PointsRef(eid="bonus1"), D(redeem))] if redeem else []
+    return le.Order(external_id="o1", currency="RUB", lines=lines, redeem=requests, **kw)  # type: ignore[arg-type]
+
+
+def member(active: str = "0", tier: str | None = None) -> le.Member:
+    return le.Member(
+        profile_id="p1", balances={"bonus1": le.Balance(D(active), D(active))}, tier=tier
+    )
+
+
+def promo(ident: str, benefit: object, **kw: object) -> le.Promotion:
+    return le.Promotion(external_id=ident, benefit=benefit, **kw)  # type: ignore[arg-type]
+
+
+def program(*promotions: le.Promotion, **settings: object) -> le.Program:
+    groups: Sequence[le.Group] = settings.pop("groups", ())  # type: ignore[assignment]
+    return le.Program(
+        settings=le.Settings(**settings),  # type: ignore[arg-type]
+        currencies=[BONUS],
+        groups=groups,
+        promotions=promotions,
+    )
+
+
+def finals(result: le.CalculatedOrder) -> list[str]:
+    return [str(out.final_total) for out in result.lines]
+
+
+def reasons(result: le.CalculatedOrder) -> dict[str, le.Reason]:
+    return {entry.external_id: entry.reason for entry in result.trace}
+
+
+# --- the seeds ----------------------------------------------------------------------------------
+
+
+def test_seed_003_numbers() -> None:
+    """5% accrual on the base price floors to 6999; 499 points at rate 1 take 499.00 off."""
+    prog = program(
+        promo("bonus", le.AccruePercent(currency="bonus1", percent=D(5)), name="Point Accrual"),
+        promo("bonus", le.Redeem(currency="bonus1"), name="Point Redemption"),
+    )
+    result = le.calculate(
+        prog, order(line("l1", "139999.00"), redeem="499"), member("20999"), now=NOON
+    )
+    assert str(result.final_total_price) == "139500.00"
+    (summary,) = result.points
+    assert (summary.status, summary.active_balance) == (le.Status.SUCCESS, D(20999))
+    assert (summary.accrued, summary.redeemed) == (D(6999), D(499))
+    assert [(a.type, a.points) for a in result.lines[0].applied] == [
+        ("accrue_points", D(6999)),
+        ("redeem_points", D(499)),
+    ]
+
+
+def test_seed_004_line_numbers() -> None:
+    """10% off 1500.00 is 150.00; accrual is on the base (75); 100 points reach the min price."""
+    prog = program(
+        promo("promo_1", le.PercentOff(D(10)), applies_to=Product(["popit"])),
+        promo(
+            "bonus_promo",
+            le.AccruePercent(currency="bonus1", percent=D(5)),
+            applies_to=Product(["popit"]),
+        ),
+        promo("redeem_promo", le.Redeem(), applies_to=Sku(["skuf"])),
+    )
+    cart = order(
+        line("line_1", "1500.00", product="popit"),
+        line("line_2", "700.00", count=2, minimum="650.00", sku="skuf"),
+        redeem="100",
+    )
+    result = le.calculate(prog, cart, member("21575"), now=NOON)
+    one, two = result.lines
+    assert str(one.final_price_per_item) == "1350.00"
+    assert [(a.external_id, a.amount, a.points) for a in one.applied] == [
+        ("promo_1", rub("150.00"), None),
+        ("bonus_promo", None, D(75)),
+    ]
+    assert str(two.final_price_per_item) == "650.00"
+    assert [(a.external_id, a.amount, a.points) for a in two.applied] == [
+        ("redeem_promo", rub("100.00"), D(100))
+    ]
+
+
+# --- discount kinds -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rounding", "expected"), [(le.Rounding.HALF_UP, "0.22"), (le.Rounding.HALF_EVEN, "0.23")]
+)
+def test_percent_rounds_per_item_by_the_program_mode(rounding: le.Rounding, expected: str) -> None:
+    """10% of 0.25 is 0.025: HALF_UP takes 0.03 off, HALF_EVEN 0.02."""
+    result = le.calculate(
+        program(promo("p", le.PercentOff(D(10))), rounding=rounding), order(line("a", "0.25")),
+        now=NOON,
+    )  # fmt: skip
+    assert finals(result) == [expected]
+
+
+def test_amount_per_item_and_fixed_price() -> None:
+    """5.00 off each item of a 3-item line; a fixed price sets every item to 7.00."""
+    per_item = program(promo("p", le.AmountOffItem(D(5))))
+    assert finals(le.calculate(per_item, order(line("a", "10.00", 3)), now=NOON)) == ["15.00"]
+    fixed = program(promo("p", le.FixedPrice(D(7))))
+    result = le.calculate(fixed, order(line("a", "10.00", 3), line("b", "5.00")), now=NOON)
+    assert finals(result) == ["21.00", "5.00"]
+
+
+def test_amount_per_order_is_allocated_by_headroom_largest_remainder() -> None:
+    """100.00 over headrooms 100:200 is 33.33 + 66.67; the parts sum to the whole."""
+    prog = program(promo("p", le.AmountOffOrder(D(100))))
+    result = le.calculate(prog, order(line("a", "100.00"), line("b", "200.00")), now=NOON)
+    assert [str(a.amount) for out in result.lines for a in out.applied] == ["33.33", "66.67"]
+
+
+def test_buy_two_get_cheapest_free() -> None:
+    """Of three items the cheapest (30.00) is free; most_expensive frees the 100.00 one."""
+    cart = order(line("a", "100.00"), line("b", "50.00"), line("c", "30.00"))
+    cheap = le.calculate(program(promo("p", le.BuyXGetY(buy=2, get=1))), cart, now=NOON)
+    assert finals(cheap) == ["100.00", "50.00", "0.00"]
+    dear = program(promo("p", le.BuyXGetY(buy=2, get=1, select="most_expensive")))
+    assert finals(le.calculate(dear, cart, now=NOON)) == ["0.00", "50.00", "30.00"]
+
+
+def test_tiered_percent_takes_the_highest_step_reached() -> None:
+    """An order of 1500.00 reaches the 1000 step (5%), not the 2000 one (10%)."""
+    steps = [le.Step(min_total=D(1000), percent=D(5)), le.Step(min_total=D(2000), percent=D(10))]
+    prog = program(promo("p", le.TieredPercent(steps)))
+    assert finals(le.calculate(prog, order(line("a", "1500.00")), now=NOON)) == ["1425.00"]
+
+
+# --- clamp, caps and indivisible amounts --------------------------------------------------------
+
+
+def test_min_price_clamps_and_the_trace_says_so() -> None:
+    """50% off 100.00 with a floor of 80.00 takes only 20.00, reported as clamped."""
+    result = le.calculate(
+        program(promo("p", le.PercentOff(D(50)))), order(line("a", "100.00", minimum="80.00")),
+        now=NOON,
+    )  # fmt: skip
+    assert finals(result) == ["80.00"]
+    assert result.lines[0].applied[0].limited
+    assert reasons(result) == {"p": le.Reason.CLAMPED}
+
+
+def test_max_amount_and_program_share_cap_discounts() -> None:
+    """max_amount caps one promotion; max_discount_percent caps all discounts together."""
+    capped = program(promo("p", le.PercentOff(D(50)), max_amount=D(10)))
+    assert finals(le.calculate(capped, order(line("a", "100.00")), now=NOON)) == ["90.00"]
+    shared = program(
+        promo("p", le.PercentOff(D(30))), promo("q", le.PercentOff(D(30))),
+        max_discount_percent=D(40),
+    )  # fmt: skip
+    result = le.calculate(shared, order(line("a", "100.00")), now=NOON)
+    assert finals(result) == ["60.00"]
+    assert reasons(result) == {"p": le.Reason.APPLIED, "q": le.Reason.CAPPED}
+
+
+def test_keep_uniform_leaves_the_sub_unit_remainder_with_the_merchant() -> None:
+    """10.00 off a 3 × 10.00 line: 9.99 goes (3.33 an item); the price stays uniform."""
+    prog = program(promo("p", le.AmountOffOrder(D(10))))
+    result = le.calculate(prog, order(line("a", "10.00", 3)), now=NOON)
+    assert str(result.lines[0].final_price_per_item) == "6.67"
+    assert str(result.lines[0].applied[0].amount) == "9.99"
+
+
+def test_breakdown_policy_takes_the_exact_amount_with_a_price_breakdown() -> None:
+    """Under ``breakdown`` the full 10.00 goes: 2 × 6.67 + 1 × 6.66 = 20.00."""
+    prog = program(promo("p", le.AmountOffOrder(D(10))), indivisible="breakdown")
+    (out,) = le.calculate(prog, order(line("a", "10.00", 3)), now=NOON).lines
+    assert str(out.final_total) == "20.00"
+    assert [(n, str(p)) for n, p in out.breakdown] == [(2, "6.67"), (1, "6.66")]
+
+
+# --- arbitration --------------------------------------------------------------------------------
+
+
+def test_stack_compounds_sequentially_or_on_base() -> None:
+    """Two 10% discounts: 81.00 sequentially, 80.00 on the base price."""
+    two = (promo("p", le.PercentOff(D(10))), promo("q", le.PercentOff(D(10))))
+    cart = order(line("a", "100.00"))
+    assert finals(le.calculate(program(*two), cart, now=NOON)) == ["81.00"]
+    on_base = program(*two, compounding="on_base")
+    assert finals(le.calculate(on_base, cart, now=NOON)) == ["80.00"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "winner", "final"),
+    [("priority", "small", "95.00"), ("best_for_customer", "big", "80.00"),
+     ("best_for_merchant", "small", "95.00")],
+)  # fmt: skip
+def test_group_choice_picks_one_winner(choice: str, winner: str, final: str) -> None:
+    """In a group, priority takes the first, best_for_customer the largest, merchant the least."""
+    prog = program(
+        promo("small", le.PercentOff(D(5)), priority=2),
+        promo("big", le.PercentOff(D(20)), priority=1),
+        choice=choice,
+    )
+    result = le.calculate(prog, order(line("a", "100.00")), now=NOON)
+    assert finals(result) == [final]
+    loser = ({"small", "big"} - {winner}).pop()
+    assert reasons(result) == {winner: le.Reason.APPLIED, loser: le.Reason.LOST_ARBITRATION}
+
+
+def test_line_scope_picks_a_winner_per_line() -> None:
+    """Per line, the best of 10% on shoes and 30.00 off hats wins where it gives most."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line")]
+    prog = program(
+        promo("pct", le.PercentOff(D(10)), group="g"),
+        promo("hats", le.AmountOffItem(D(30)), group="g", applies_to=Product(["hat"])),
+        groups=groups,
+    )
+    cart = order(line("s", "100.00", product="shoe"), line("h", "100.00", product="hat"))
+    assert finals(le.calculate(prog, cart, now=NOON)) == ["90.00", "70.00"]
+
+
+def test_exclusive_promotion_holds_its_lines() -> None:
+    """An exclusive discount of higher priority shuts out the others on its lines only."""
+    prog = program(
+        promo("vip", le.PercentOff(D(20)), exclusive=True, priority=5,
+              applies_to=Product(["a"])),
+        promo("all", le.PercentOff(D(10))),
+    )  # fmt: skip
+    result = le.calculate(prog, order(line("a", "100.00"), line("b", "100.00")), now=NOON)
+    assert finals(result) == ["80.00", "90.00"]
+
+
+def test_exclusive_promotion_skips_lines_already_discounted() -> None:
+    """A lower-priority exclusive discount cannot join a line another discount touched."""
+    prog = program(
+        promo("first", le.PercentOff(D(10)), priority=5, applies_to=Product(["a"])),
+        promo("solo", le.PercentOff(D(50)), exclusive=True),
+    )
+    result = le.calculate(prog, order(line("a", "100.00"), line("b", "100.00")), now=NOON)
+    assert finals(result) == ["90.00", "50.00"]
+
+
+def test_stop_after_ends_the_group() -> None:
+    """Nothing of lower priority applies after a stop_after promotion that applied."""
+    prog = program(
+        promo("stop", le.PercentOff(D(10)), priority=5, stop_after=True),
+        promo("later", le.PercentOff(D(10))),
+    )
+    result = le.calculate(prog, order(line("a", "100.00")), now=NOON)
+    assert finals(result) == ["90.00"]
+    assert reasons(result)["later"] is le.Reason.STOPPED
+
+
+def test_custom_picker_plugs_in_by_name() -> None:
+    """A caller-supplied picker decides a group whose choice names it; a missing one is an error."""
+
+    class Last:
+        def pick(self, options: Sequence[le.Option]) -> int | None:
+            return len(options) - 1 if options else None
+
+    prog = le.Program(
+        settings=le.Settings(choice="last"),
+        promotions=[promo("a", le.PercentOff(D(10)), priority=2), promo("b", le.PercentOff(D(1)))],
+    )
+    cart = order(line("x", "100.00"))
+    assert finals(le.calculate(prog, cart, now=NOON, pickers={"last": Last()})) == ["99.00"]
+    with pytest.raises(le.RuleError, match="last"):
+        le.calculate(prog, cart, now=NOON)
+
+
+def test_nested_group_competes_as_one_member() -> None:
+    """A stacked subgroup (10% + 10% = 19.00) beats a single 15% in a best_for_customer root."""
+    groups = [le.Group(id="pair", choice="stack")]
+    prog = program(
+        promo("a", le.PercentOff(D(10)), group="pair"),
+        promo("b", le.PercentOff(D(10)), group="pair"),
+        promo("c", le.PercentOff(D(15))),
+        choice="best_for_customer", groups=groups,
+    )  # fmt: skip
+    result = le.calculate(prog, order(line("x", "100.00")), now=NOON)
+    assert finals(result) == ["81.00"]
+    assert reasons(result)["c"] is le.Reason.LOST_ARBITRATION
+
+
+# --- points -------------------------------------------------------------------------------------
+
+
+def test_redeem_is_limited_by_balance_and_reports_why() -> None:
+    """Asking 500 with 300 active redeems 300, status limited."""
+    prog = program(promo("r", le.Redeem()))
+    result = le.calculate(prog, order(line("a", "1000.00"), redeem="500"), member("300"), now=NOON)
+    (summary,) = result.points
+    assert (summary.status, summary.redeemed) == (le.Status.LIMITED, D(300))
+    assert summary.reason == "limited by the active balance"
+    assert finals(result) == ["700.00"]
+
+
+@pytest.mark.parametrize(
+    ("prog", "who", "status"),
+    [
+        (program(promo("r", le.Redeem())), member("0"), le.Status.INSUFFICIENT_BALANCE),
+        (program(promo("r", le.Redeem())), None, le.Status.NOT_MEMBER),
+        (program(), member("100"), le.Status.NOT_AVAILABLE),
+    ],
+)
+def test_redeem_statuses(prog: le.Program, who: le.Member | None, status: le.Status) -> None:
+    """Zero balance, a guest, and no redeem promotion each get their own status, and no points."""
+    result = le.calculate(prog, order(line("a", "100.00"), redeem="50"), who, now=NOON)
+    assert (result.points[0].status, result.points[0].redeemed) == (status, D(0))
+    assert finals(result) == ["100.00"]
+
+
+def test_redeem_unknown_currency() -> None:
+    """A request for a currency the program lacks is reported, not raised."""
+    cart = le.Order(
+        external_id="o", currency="RUB", lines=[line("a", "10.00")],
+        redeem=[le.RedeemRequest(le.PointsRef(eid="stars"), D(5))],
+    )  # fmt: skip
+    result = le.calculate(program(promo("r", le.Redeem())), cart, member("10"), now=NOON)
+    assert [(s.currency.eid, s.status) for s in result.points] == [
+        ("bonus1", le.Status.SUCCESS),
+        ("stars", le.Status.UNKNOWN_CURRENCY),
+    ]
+
+
+def test_redeem_max_percent_and_rate() -> None:
+    """At 0.5 RUB a point, 50% of 100.00 is 50.00 = 100 points, whatever was asked beyond."""
+    half = le.PointsCurrency(eid="bonus1", redeem_rate=D("0.5"))
+    prog = le.Program(currencies=[half], promotions=[promo("r", le.Redeem(max_percent=D(50)))])
+    result = le.calculate(prog, order(line("a", "100.00"), redeem="1000"), member("1000"), now=NOON)
+    assert (result.points[0].redeemed, finals(result)) == (D(100), ["50.00"])
+    assert result.points[0].reason == "limited by the promotion's max share"
+
+
+def test_redeem_keeps_uniform_prices_in_whole_points() -> None:
+    """A 3-item line takes points only in threes at rate 1: asking 10 redeems 9."""
+    prog = program(promo("r", le.Redeem()))
+    result = le.calculate(prog, order(line("a", "100.00", 3), redeem="10"), member("50"), now=NOON)
+    assert (result.points[0].redeemed, finals(result)) == (D(9), ["291.00"])
+
+
+def test_accrual_kinds_base_and_multiplier() -> None:
+    """per_spend gives 10 per full 100.00 of the discounted total; gold tier doubles it."""
+    prog = program(
+        promo("d", le.PercentOff(D(10))),
+        promo("a", le.AccruePerSpend(currency="bonus1", points=D(10), per=D(100),
+                                     base="discounted", tier_multipliers={"gold": D(2)})),
+        promo("f", le.AccrueFixed(currency="bonus1", points=D(7))),
+    )  # fmt: skip
+    cart = order(line("x", "250.00"))
+    plain = le.calculate(prog, cart, member(), now=NOON)
+    assert plain.points[0].accrued == D(27)  # 225.00 → 2 × 10, plus 7
+    gold = le.calculate(prog, cart, member(tier="gold"), now=NOON)
+    assert gold.points[0].accrued == D(47)
+
+
+def test_accrual_is_allocated_to_lines_and_carries_expiry() -> None:
+    """Order-level points split by base price (largest remainder); expiry = time + lifetime."""
+    prog = program(promo("a", le.AccrueFixed(currency="bonus1", points=D(10))))
+    result = le.calculate(prog, order(line("x", "10.00"), line("y", "20.00")), member(), now=NOON)
+    assert [a.points for out in result.lines for a in out.applied] == [D(3), D(7)]
+    assert result.lines[0].applied[0].expiration_date == NOON + dt.timedelta(days=365)
+
+
+def test_guest_accrues_nothing() -> None:
+    """Without a member there is no account to credit."""
+    prog = program(promo("a", le.AccruePercent(currency="bonus1", percent=D(5))))
+    result = le.calculate(prog, order(line("x", "100.00")), None, now=NOON)
+    assert (result.points[0].status, result.points[0].accrued) == (le.Status.NOT_MEMBER, D(0))
+    assert reasons(result) == {"a": le.Reason.NOT_MEMBER}
+
+
+# --- conditions, codes, messages, trace ---------------------------------------------------------
+
+
+def test_trace_reasons_for_promotions_that_do_not_apply() -> None:
+    """Inactive, outside dates, a failed condition with an upsell hint, and no selected line."""
+    prog = program(
+        promo("off", le.PercentOff(D(5)), is_active=False),
+        promo("old", le.PercentOff(D(5)), end=NOON - dt.timedelta(days=1)),
+        promo("big", le.PercentOff(D(5)), conditions=[OrderTotal(min=D(1000))]),
+        promo("none", le.PercentOff(D(5)), applies_to=Product(["nothing"])),
+    )
+    result = le.calculate(prog, order(line("x", "850.00")), now=NOON)
+    assert reasons(result) == {
+        "off": le.Reason.INACTIVE, "old": le.Reason.OUTSIDE_DATES,
+        "big": le.Reason.CONDITION_FAILED, "none": le.Reason.NO_LINES,
+    }  # fmt: skip
+    assert result.trace[2].detail == "order_total: add 150.00 RUB more to qualify"
+
+
+def test_create_time_decides_dates_over_now() -> None:
+    """A promotion is judged at the order's create_time when the order has one."""
+    window = Dates(start=NOON - dt.timedelta(hours=1), end=NOON + dt.timedelta(hours=1))
+    prog = program(promo("p", le.PercentOff(D(10)), conditions=[window]))
+    later = NOON + dt.timedelta(days=3)
+    assert finals(le.calculate(prog, order(line("x", "10.00")), now=later)) == ["10.00"]
+    placed = order(line("x", "10.00"), create_time=NOON)
+    assert finals(le.calculate(prog, placed, now=later)) == ["9.00"]
+
+
+def test_codes_messages_and_promo_code_status() -> None:
+    """A code unlocks a discount; a code_issue is declared; a message fills its placeholders."""
+    prog = program(
+        promo("summer", le.PercentOff(D(10)), conditions=[PromoCodeEntered(codes=["SUMMER"])]),
+        promo("gift", le.IssueCodes(pool_id=100, pool_name="Welcome")),
+        promo("msg", le.Message(template="Saved {discount}, got {accrued} {{points}}")),
+        promo("a", le.AccruePercent(currency="bonus1", percent=D(1))),
+        promo("site", le.PercentOff(D(50)), conditions=[Endpoint(["site"])]),
+    )
+    cart = order(
+        line("x", "1000.00"), endpoint="bot",
+        promo_codes=[le.PromoCode("SUMMER", 42), le.PromoCode("OTHER", 42)],
+    )  # fmt: skip
+    result = le.calculate(prog, cart, member(), now=NOON)
+    assert [(c.code, c.state) for c in result.promo_codes] == [
+        ("SUMMER", le.CodeState.APPLIED),
+        ("OTHER", le.CodeState.NOT_APPLICABLE),
+    ]
+    assert [(c.pool_id, c.count) for c in result.codes_to_issue] == [(100, 1)]
+    assert [m.text for m in result.messages] == ["Saved 100.00, got 10 {points}"]
+
+
+def test_delivery_is_discountable_only_when_the_program_says_so() -> None:
+    """An order-level amount reaches the delivery slot only with delivery_discountable."""
+    cart = order(line("x", "10.00", minimum="10.00"), delivery_cost=rub("300.00"))
+    closed = program(promo("p", le.AmountOffOrder(D(100))))
+    assert str(le.calculate(closed, cart, now=NOON).delivery_cost) == "300.00"
+    opened = program(promo("p", le.AmountOffOrder(D(100))), delivery_discountable=True)
+    result = le.calculate(opened, cart, now=NOON)
+    assert str(result.delivery_cost) == "200.00"
+    assert [(a.external_id, str(a.amount)) for a in result.applied] == [("p", "100.00")]
+    assert str(result.discount_total) == "100.00"
+
+
+# --- purity and bad input -----------------------------------------------------------------------
+
+
+def test_same_input_same_output() -> None:
+    """Calculation is deterministic: equal results, identical repr."""
+    prog = program(promo("p", le.PercentOff(D(10))), promo("a", le.AccrueFixed(
+        currency="bonus1", points=D(5))))  # fmt: skip
+    cart = order(line("x", "10.00"), line("y", "20.00", 2))
+    first = le.calculate(prog, cart, member(), now=NOON)
+    second = le.calculate(prog, cart, member(), now=NOON)
+    assert first == second and repr(first) == repr(second)
+
+
+def test_naive_now_is_rejected() -> None:
+    """``now`` without a timezone is a different instant on every server."""
+    with pytest.raises(le.ValidationError, match="now: must be a timezone-aware datetime"):
+        le.calculate(program(), order(line("x", "1.00")), now=dt.datetime(2026, 1, 1))
+
+
+def test_program_amount_finer_than_the_currency_is_a_rule_error() -> None:
+    """0.5 JPY off cannot be taken; the error names the promotion."""
+    cart = le.Order(
+        external_id="o", currency="JPY",
+        lines=[le.Line(external_id="a", product="a", count=1,
+                       base_price_per_item=le.Money.parse("100", "JPY"))],
+    )  # fmt: skip
+    with pytest.raises(le.RuleError, match="'p'"):
+        le.calculate(program(promo("p", le.AmountOffItem(D("0.5")))), cart, now=NOON)
+
+
+def test_repeated_redeem_currency_is_a_validation_error() -> None:
+    """Two requests for one currency (by iid and eid) are ambiguous, so rejected."""
+    cart = le.Order(
+        external_id="o", currency="RUB", lines=[line("a", "10.00")],
+        redeem=[le.RedeemRequest(le.PointsRef(eid="bonus1"), D(1)),
+                le.RedeemRequest(le.PointsRef(iid=1), D(1))],
+    )  # fmt: skip
+    with pytest.raises(le.ValidationError, match=r"redeem_points\[1\]"):
+        le.calculate(program(promo("r", le.Redeem())), cart, member("5"), now=NOON)
