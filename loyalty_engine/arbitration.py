@@ -83,6 +83,24 @@ Member = Promotion | Group
 
 
 @attrs.frozen
+class _Checked:
+    """A plugged-in picker must answer with one of the options, or ``None``."""
+
+    name: str
+    picker: Picker
+
+    def pick(self, options: Sequence[Option]) -> int | None:
+        winner = self.picker.pick(options)
+        if winner is not None and (
+            isinstance(winner, bool)
+            or not isinstance(winner, int)
+            or not 0 <= winner < len(options)
+        ):
+            raise RuleError(f"picker {self.name!r} answered {winner!r} for {len(options)} options")
+        return winner
+
+
+@attrs.frozen
 class Tree:
     """The program's groups and promotions as an evaluation tree, members in priority order."""
 
@@ -161,7 +179,7 @@ class Arbiter:
             trials.append(
                 (member, trial, [a - b for a, b in zip(trial.gained, before, strict=True)])
             )
-        picker = self.pickers[group.choice]
+        picker = _Checked(group.choice, self.pickers[group.choice])
         if group.scope == "line":
             merged = self._per_line(picker, trials, cart)
             if merged is not None:

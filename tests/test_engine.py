@@ -506,3 +506,24 @@ def test_repeated_redeem_currency_is_a_validation_error() -> None:
     )  # fmt: skip
     with pytest.raises(le.ValidationError, match=r"redeem_points\[1\]"):
         le.calculate(program(promo("r", le.Redeem())), cart, member("5"), now=NOON)
+
+
+def test_amount_per_order_that_does_not_fit_is_reported_clamped() -> None:
+    """100.00 off a cart with 60.00 above its floors takes 60.00 and says clamped."""
+    prog = program(promo("p", le.AmountOffOrder(D(100))))
+    result = le.calculate(prog, order(line("a", "100.00", minimum="40.00")), now=NOON)
+    assert finals(result) == ["40.00"]
+    assert reasons(result) == {"p": le.Reason.CLAMPED}
+
+
+def test_a_picker_answering_outside_the_options_is_a_rule_error() -> None:
+    """A plugged-in picker's bad answer is reported, not an IndexError."""
+
+    class Broken:
+        def pick(self, options: Sequence[le.Option]) -> int | None:
+            return len(options)
+
+    prog = le.Program(settings=le.Settings(choice="broken"),
+                      promotions=[promo("a", le.PercentOff(D(10)))])  # fmt: skip
+    with pytest.raises(le.RuleError, match="'broken' answered 1 for 1 options"):
+        le.calculate(prog, order(line("x", "1.00")), now=NOON, pickers={"broken": Broken()})

@@ -166,7 +166,9 @@ class DiscountStage:
         wanted = [max(0, w - w % cart.slots[i].step) for i, w in
                   zip(chosen, _WANTED[type(benefit)](benefit, ask), strict=True)]  # fmt: skip
         taken = [min(w, _room(cart, i)) for i, w in zip(chosen, wanted, strict=True)]
-        clamped = taken != wanted
+        clamped = taken != wanted or (
+            isinstance(benefit, AmountOffOrder) and sum(taken) < ask.minor(benefit.amount)
+        )
         limit = self._limit(promotion, cart)
         capped = limit is not None and sum(taken) > limit
         if capped:
