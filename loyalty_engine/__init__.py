@@ -38,6 +38,9 @@ from .program import (
     Settings,
     Step,
     TieredPercent,
+    load_program,
+    program_from_dict,
+    program_to_dict,
 )
 from .result import (
     AppliedPromotion,
@@ -108,4 +111,7 @@ __all__ = [
     "allocate",
     "calculate",
     "conditions",
+    "load_program",
+    "program_from_dict",
+    "program_to_dict",
 ]

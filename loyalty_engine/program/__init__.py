@@ -16,6 +16,7 @@ from .benefits import (
     Step,
     TieredPercent,
 )
+from .loader import load_program, program_from_dict, program_to_dict
 from .program import ROOT, Catalog, Program, Settings
 from .promotion import BUILTIN_CHOICES, Group, Promotion
 
@@ -41,4 +42,7 @@ __all__ = [
     "Settings",
     "Step",
     "TieredPercent",
+    "load_program",
+    "program_from_dict",
+    "program_to_dict",
 ]

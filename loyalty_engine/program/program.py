@@ -165,6 +165,12 @@ class Program:
             else next(g for g in self.groups if g.id == group_id)
         )
 
+    def to_dict(self) -> dict[str, object]:
+        """The program as a plain document in the file format; ``program_from_dict`` reads it."""
+        from .loader import program_to_dict  # the loader builds on this module
+
+        return program_to_dict(self)
+
     @property
     def choices(self) -> frozenset[str]:
         """Every arbitration choice the program names (custom ones need a plugged-in picker)."""
