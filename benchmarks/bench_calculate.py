@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 
 import loyalty_engine as le
 from loyalty_engine.conditions import Category, OrderTotal
@@ -65,7 +66,9 @@ def build_orders(count: int, lines: int, seed: int = 7) -> list[le.Order]:
                     product=f"p{rng.randrange(30)}",
                     count=rng.randint(1, 3),
                     base_price_per_item=le.Money.of_minor(base, "RUB"),
-                    min_price_per_item=le.Money.of_minor(base * rng.choice((0, 50, 90)) // 100, "RUB"),
+                    min_price_per_item=le.Money.of_minor(
+                        base * rng.choice((0, 50, 90)) // 100, "RUB"
+                    ),
                 )
             )
         orders.append(le.Order(external_id=f"o{n}", currency="RUB", lines=items))
@@ -106,7 +109,9 @@ def baseline(program: le.Program, orders: Sequence[le.Order]) -> list[tuple[str,
             rooms = [int((x["total"] - x["min"] * x["count"]) * 100) for x in lines]
             rooms = [r - r % x["count"] for r, x in zip(rooms, lines, strict=True)]
             shares = le.allocate(int(ORDER_OFF * 100), rooms)
-            taken = [min(s - s % x["count"], r) for s, r, x in zip(shares, rooms, lines, strict=True)]
+            taken = [
+                min(s - s % x["count"], r) for s, r, x in zip(shares, rooms, lines, strict=True)
+            ]
             left = int(ORDER_OFF * 100) - sum(taken)
             for i, x in enumerate(lines):
                 extra = min(rooms[i] - taken[i], left - left % x["count"])
@@ -149,9 +154,9 @@ def main() -> None:
         for promotions in (10, 100, 1000):
             program = build_program(promotions)
             assert engine(program, orders) == baseline(program, orders), "results differ"
-            ours = per_order(lambda: engine(program, orders), len(orders), args.repeat)
-            theirs = per_order(lambda: baseline(program, orders), len(orders), args.repeat)
-            memory = peak_per_order(lambda: engine(program, orders), len(orders))
+            ours = per_order(partial(engine, program, orders), len(orders), args.repeat)
+            theirs = per_order(partial(baseline, program, orders), len(orders), args.repeat)
+            memory = peak_per_order(partial(engine, program, orders), len(orders))
             print(f"{lines:>4} {promotions:>5} {ours:>10.1f} {theirs:>12.1f} "
                   f"{ours / theirs:>6.2f} {memory:>10.1f}")  # fmt: skip
 

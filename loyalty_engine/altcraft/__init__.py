@@ -1,0 +1,1 @@
+"""Altcraft wire codec: the Loyalty API shapes, in and out."""

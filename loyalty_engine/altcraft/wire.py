@@ -1,0 +1,172 @@
+"""Reading Altcraft-style JSON safely, and pulling typed fields out of it with their paths.
+
+Wire requests may carry fields we do not use (the seed sends ``currency`` on every line); like the
+API, we ignore unknown keys. Known keys are checked strictly, and every problem of a document is
+collected with its path, then raised together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path as FilePath
+
+import attrs
+
+from ..errors import Path, ValidationError
+from ..model import Fields
+
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def read_json(text: str | bytes, *, source: str) -> object:
+    """Parse JSON with Decimal numbers; oversized, malformed or absurdly deep input is an error."""
+    if len(text) > MAX_BYTES:
+        raise ValidationError((source,), len(text), f"larger than {MAX_BYTES} bytes")
+
+    def constant(name: str) -> object:
+        raise ValidationError((source,), name, "not a JSON number")
+
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=constant)
+    except json.JSONDecodeError as error:
+        reason = f"malformed JSON at line {error.lineno} column {error.colno}"
+        raise ValidationError((source,), error.msg, reason) from None
+    except RecursionError:
+        raise ValidationError((source,), "…", "JSON nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValidationError((source,), "…", "not UTF-8") from None
+
+
+def read_json_file(path: str | os.PathLike[str]) -> object:
+    file = FilePath(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_BYTES:
+            raise ValidationError((file.name,), size, f"larger than {MAX_BYTES} bytes")
+        return read_json(file.read_bytes(), source=file.name)
+    except OSError as error:
+        raise ValidationError((file.name,), str(file), f"cannot read: {error.strerror}") from None
+
+
+@attrs.define
+class Reader:
+    """A JSON object being read: typed getters that record problems instead of raising."""
+
+    data: Mapping[str, object]
+    path: Path
+    errors: list[ValidationError]
+
+    @classmethod
+    def of(cls, value: object, path: Path, errors: list[ValidationError]) -> Reader | None:
+        if not isinstance(value, Mapping):
+            errors.append(ValidationError(path, value, "must be an object"))
+            return None
+        return cls(value, path, errors)
+
+    def fail(self, key: str | int, value: object, reason: str) -> None:
+        self.errors.append(ValidationError((*self.path, key), value, reason))
+
+    def _get(self, key: str, required: bool) -> object:
+        value = self.data.get(key)
+        if value is None and required:
+            self.fail(key, None, "required")
+        return value
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(key, value, "must be a string")
+            return None
+        return value
+
+    def integer(self, key: str, *, required: bool = False) -> int | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, value, "must be an integer")
+            return None
+        return value
+
+    def money_text(self, key: str, *, required: bool = False) -> str | None:
+        """Money is a decimal *string* on the wire ("139999.00"); a JSON number is refused."""
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(key, value, 'money must be a decimal string such as "139999.00"')
+            return None
+        return value
+
+    def number(self, key: str, *, required: bool = False) -> int | str | None:
+        """An integer, or a decimal string (points of a fractional currency)."""
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            self.fail(key, value, 'must be an integer or a decimal string such as "100.50"')
+            return None
+        return value
+
+    def moment(self, key: str) -> dt.datetime | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(key, value, "must be an ISO-8601 date-time")
+            return None
+        if moment.utcoffset() is None:
+            self.fail(key, value, "must carry a UTC offset (…Z)")
+            return None
+        return moment
+
+    def items(self, key: str, *, required: bool = False) -> list[Reader]:
+        value = self._get(key, required)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(key, value, "must be a list")
+            return []
+        out = []
+        for index, item in enumerate(value):
+            reader = Reader.of(item, (*self.path, key, index), self.errors)
+            if reader is not None:
+                out.append(reader)
+        return out
+
+    def texts(self, key: str) -> list[str]:
+        value = self._get(key, False)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, value, "must be a list of strings")
+            return []
+        return value
+
+    def custom(self, key: str) -> Fields:
+        value = self._get(key, False)
+        if value is None:
+            return Fields()
+        try:
+            if not isinstance(value, Mapping):
+                raise ValidationError((), value, "must be an object")
+            return Fields(value)
+        except ValidationError as error:
+            self.errors.append(error.at(*self.path, key))
+            return Fields()
+
+    def build(self, make: object, *args: object, **kwargs: object) -> object:
+        """Call a value constructor, turning its (relative-path) errors into document errors."""
+        try:
+            return make(*args, **kwargs)  # type: ignore[operator]
+        except ValidationError as error:
+            self.errors.append(error.at(*self.path))
+            return None
