@@ -17,8 +17,9 @@ from typing import Literal, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .model import Fields, Member, Order, aware
+from .model import Fields, Member, Order, aware, not_blank
 from .money import exponent
+from .validators import one_of
 
 Basis = Literal["base", "current"]
 
@@ -195,7 +196,7 @@ class OrderTotal:
 
     min: Decimal | None = attrs.field(default=None, validator=_amount)
     max: Decimal | None = attrs.field(default=None, validator=_amount)
-    basis: Basis = attrs.field(default="base", validator=attrs.validators.in_(("base", "current")))
+    basis: Basis = attrs.field(default="base", validator=one_of(("base", "current")))
     kind = "order_total"
 
     def __attrs_post_init__(self) -> None:
@@ -257,8 +258,8 @@ class Weekday:
 class Hour:
     """``start <= hour < end`` on a 24-hour clock; ``start > end`` wraps past midnight (22..6)."""
 
-    start: int = attrs.field(validator=attrs.validators.in_(range(24)))
-    end: int = attrs.field(validator=attrs.validators.in_(range(1, 25)))
+    start: int = attrs.field(validator=one_of(range(24)))
+    end: int = attrs.field(validator=one_of(range(1, 25)))
     kind = "hour"
 
     def holds(self, facts: Facts) -> bool:
@@ -322,10 +323,10 @@ class Category:
 class CustomField:
     """A custom field equals one of ``values`` (compared as text); ``scope`` = order or line."""
 
-    field: str = attrs.field(validator=attrs.validators.min_len(1))
+    field: str = attrs.field(validator=not_blank)
     values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
     scope: Literal["order", "line"] = attrs.field(
-        default="order", validator=attrs.validators.in_(("order", "line"))
+        default="order", validator=one_of(("order", "line"))
     )
     kind = "custom_field"
 

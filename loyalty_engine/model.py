@@ -15,6 +15,7 @@ import attrs
 
 from .errors import ValidationError
 from .money import Money, parse_decimal
+from .validators import of_type, one_of
 
 MAX_LINES = 10_000  # far above any real cart; hostile carts fail fast instead of running long
 MAX_COUNT = 1_000_000
@@ -106,7 +107,7 @@ class PointsCurrency:
     name: str = attrs.field(default=attrs.Factory(lambda self: self.eid, takes_self=True))
     precision: int = attrs.field(
         default=0,
-        validator=[attrs.validators.instance_of(int), attrs.validators.in_(range(7))],
+        validator=[of_type(int), one_of(range(7))],
     )
     redeem_rate: Decimal = attrs.field(default=Decimal(1))
     lifetime_days: int | None = attrs.field(default=None)

@@ -15,6 +15,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import not_blank
+from ..validators import one_of, optional
 
 AccrualBase = Literal["base", "discounted", "paid"]
 Selection = Literal["cheapest", "most_expensive"]
@@ -91,7 +92,7 @@ class BuyXGetY:
     get: int = attrs.field(validator=_positive_int)
     percent: Decimal = attrs.field(default=Decimal(100), validator=_PERCENT)
     select: Selection = attrs.field(
-        default="cheapest", validator=attrs.validators.in_(("cheapest", "most_expensive"))
+        default="cheapest", validator=one_of(("cheapest", "most_expensive"))
     )
     kind = "buy_x_get_y"
 
@@ -123,7 +124,7 @@ class TieredPercent:
 
     steps: tuple[Step, ...] = attrs.field(converter=_steps, validator=_distinct_steps)
     basis: Literal["base", "current"] = attrs.field(
-        default="base", validator=attrs.validators.in_(("base", "current"))
+        default="base", validator=one_of(("base", "current"))
     )
     kind = "tiered_percent"
 
@@ -150,7 +151,7 @@ def _check_multipliers(instance: object, attribute: attrs.Attribute[Any], value:
             raise ValidationError(("tier_multipliers", tier), factor, "must be a decimal in 0..100")
 
 
-_ACCRUAL_BASES = attrs.validators.optional(attrs.validators.in_(("base", "discounted", "paid")))
+_ACCRUAL_BASES = one_of(("base", "discounted", "paid", None))
 
 
 def _tier_multipliers() -> Any:
@@ -202,9 +203,7 @@ class Redeem:
     """
 
     currency: str | None = attrs.field(default=None)
-    max_percent: Decimal | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_PERCENT)
-    )
+    max_percent: Decimal | None = attrs.field(default=None, validator=optional(_PERCENT))
     kind = "redeem"
 
 

@@ -16,6 +16,7 @@ from ..conditions import is_line_filter
 from ..errors import ValidationError, ValidationErrors
 from ..model import Line, PointsCurrency, PointsRef
 from ..money import Rounding
+from ..validators import of_type, one_of
 from .benefits import AccrualBase, Message, Redeem
 from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, Scope
 
@@ -27,23 +28,19 @@ ROOT = "root"  # the id of the implicit top-level group
 class Settings:
     """Program-wide choices; the top-level group's arbitration is one line of config here."""
 
-    rounding: Rounding = attrs.field(
-        default=Rounding.HALF_UP, validator=attrs.validators.instance_of(Rounding)
-    )
+    rounding: Rounding = attrs.field(default=Rounding.HALF_UP, validator=of_type(Rounding))
     choice: Choice = "stack"
-    scope: Scope = attrs.field(default="order", validator=attrs.validators.in_(("order", "line")))
+    scope: Scope = attrs.field(default="order", validator=one_of(("order", "line")))
     compounding: Compounding = attrs.field(
-        default="sequential", validator=attrs.validators.in_(("sequential", "on_base"))
+        default="sequential", validator=one_of(("sequential", "on_base"))
     )
     max_discount_percent: Decimal | None = None
-    delivery_discountable: bool = attrs.field(
-        default=False, validator=attrs.validators.instance_of(bool)
-    )
+    delivery_discountable: bool = attrs.field(default=False, validator=of_type(bool))
     indivisible: Indivisible = attrs.field(
-        default="keep_uniform", validator=attrs.validators.in_(("keep_uniform", "breakdown"))
+        default="keep_uniform", validator=one_of(("keep_uniform", "breakdown"))
     )
     accrual_base: AccrualBase = attrs.field(
-        default="base", validator=attrs.validators.in_(("base", "discounted", "paid"))
+        default="base", validator=one_of(("base", "discounted", "paid"))
     )
 
     def __attrs_post_init__(self) -> None:

@@ -12,6 +12,7 @@ import attrs
 from ..conditions import Condition
 from ..errors import ValidationError
 from ..model import aware, not_blank, optional_text
+from ..validators import of_type, one_of
 from .benefits import TYPE_OF, Benefit, PromotionType
 
 Choice = str  # "stack" | "priority" | "best_for_customer" | "best_for_merchant" | a plugged-in name
@@ -38,11 +39,11 @@ class Group:
 
     id: str = attrs.field(validator=not_blank)
     choice: Choice = attrs.field(default="stack", validator=_choice)
-    scope: Scope = attrs.field(default="order", validator=attrs.validators.in_(("order", "line")))
+    scope: Scope = attrs.field(default="order", validator=one_of(("order", "line")))
     compounding: Compounding = attrs.field(
-        default="sequential", validator=attrs.validators.in_(("sequential", "on_base"))
+        default="sequential", validator=one_of(("sequential", "on_base"))
     )
-    priority: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    priority: int = attrs.field(default=0, validator=of_type(int))
     parent: str | None = attrs.field(default=None, validator=optional_text)
 
     @property
@@ -60,14 +61,14 @@ class Promotion:
     benefit: Benefit
     conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
     applies_to: Condition | None = None  # which lines get the benefit; None = every line
-    priority: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
-    exclusive: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    stop_after: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    priority: int = attrs.field(default=0, validator=of_type(int))
+    exclusive: bool = attrs.field(default=False, validator=of_type(bool))
+    stop_after: bool = attrs.field(default=False, validator=of_type(bool))
     group: str | None = attrs.field(default=None, validator=optional_text)
     max_amount: Decimal | None = None  # money for a discount, points for an accrual
     start: dt.datetime | None = attrs.field(default=None, validator=aware)
     end: dt.datetime | None = attrs.field(default=None, validator=aware)
-    is_active: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    is_active: bool = attrs.field(default=True, validator=of_type(bool))
 
     def __attrs_post_init__(self) -> None:
         if type(self.benefit) not in TYPE_OF:
