@@ -32,20 +32,31 @@ THRESHOLD, ORDER_OFF, ACCRUE = Decimal(1000), Decimal(100), Decimal(5)
 
 def build_program(promotions: int) -> le.Program:
     matching = [
-        le.Promotion(external_id=f"pct_{cat}", benefit=le.PercentOff(pct), priority=1,
-                     applies_to=Category([cat]))
+        le.Promotion(
+            external_id=f"pct_{cat}",
+            benefit=le.PercentOff(pct),
+            priority=1,
+            applies_to=Category([cat]),
+        )
         for cat, pct in MATCHING.items()
     ] + [
-        le.Promotion(external_id="order_off", benefit=le.AmountOffOrder(ORDER_OFF),
-                     conditions=[OrderTotal(min=THRESHOLD)]),
-        le.Promotion(external_id="accrue",
-                     benefit=le.AccruePercent(currency="bonus1", percent=ACCRUE)),
-    ]  # fmt: skip
+        le.Promotion(
+            external_id="order_off",
+            benefit=le.AmountOffOrder(ORDER_OFF),
+            conditions=[OrderTotal(min=THRESHOLD)],
+        ),
+        le.Promotion(
+            external_id="accrue", benefit=le.AccruePercent(currency="bonus1", percent=ACCRUE)
+        ),
+    ]
     idle = [
-        le.Promotion(external_id=f"idle_{k}", benefit=le.PercentOff(Decimal(7)),
-                     applies_to=Category([f"x{k}"]))
+        le.Promotion(
+            external_id=f"idle_{k}",
+            benefit=le.PercentOff(Decimal(7)),
+            applies_to=Category([f"x{k}"]),
+        )
         for k in range(promotions - len(matching))
-    ]  # fmt: skip
+    ]
     return le.Program(
         currencies=[le.PointsCurrency(eid="bonus1", iid=1)],
         catalog=le.Catalog(products={f"p{i}": [f"c{i % 3}"] for i in range(30)}),
@@ -157,8 +168,10 @@ def main() -> None:
             ours = per_order(partial(engine, program, orders), len(orders), args.repeat)
             theirs = per_order(partial(baseline, program, orders), len(orders), args.repeat)
             memory = peak_per_order(partial(engine, program, orders), len(orders))
-            print(f"{lines:>4} {promotions:>5} {ours:>10.1f} {theirs:>12.1f} "
-                  f"{ours / theirs:>6.2f} {memory:>10.1f}")  # fmt: skip
+            print(
+                f"{lines:>4} {promotions:>5} {ours:>10.1f} {theirs:>12.1f} "
+                f"{ours / theirs:>6.2f} {memory:>10.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ def calculate(
     return CalculatedOrder(
         order=order,
         member=member,
+        now=now,
         lines=lines,
         delivery_cost=delivery,
         points=points,

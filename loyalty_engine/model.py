@@ -237,6 +237,14 @@ def _lines(values: Iterable[Line]) -> tuple[Line, ...]:
     return tuple(values)
 
 
+def _codes(values: Iterable[PromoCode]) -> tuple[PromoCode, ...]:
+    return tuple(values)
+
+
+def _requests(values: Iterable[RedeemRequest]) -> tuple[RedeemRequest, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Order:
     """An order (a cart, at preorder) in one currency."""
@@ -248,8 +256,8 @@ class Order:
     status: str | None = attrs.field(default=None, validator=optional_text)
     region: str | None = attrs.field(default=None, validator=optional_text)
     create_time: dt.datetime | None = attrs.field(default=None, validator=aware)
-    promo_codes: tuple[PromoCode, ...] = attrs.field(default=(), converter=tuple)
-    redeem: tuple[RedeemRequest, ...] = attrs.field(default=(), converter=tuple)
+    promo_codes: tuple[PromoCode, ...] = attrs.field(default=(), converter=_codes)
+    redeem: tuple[RedeemRequest, ...] = attrs.field(default=(), converter=_requests)
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts, validator=_each_text)
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     delivery_cost: Money = attrs.field(

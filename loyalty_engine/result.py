@@ -176,6 +176,7 @@ class CalculatedOrder:
 
     order: Order
     member: Member | None
+    now: dt.datetime  # the ``now`` it was calculated with; promotions were judged at ``at``
     lines: tuple[CalculatedLine, ...]
     delivery_cost: Money
     points: tuple[PointsSummary, ...] = ()
@@ -184,6 +185,11 @@ class CalculatedOrder:
     messages: tuple[MessageOut, ...] = ()
     applied: tuple[AppliedPromotion, ...] = ()  # order-level: code_issue and message
     trace: tuple[TraceEntry, ...] = ()
+
+    @property
+    def at(self) -> dt.datetime:
+        """When promotions were judged: the order's create_time, else ``now``."""
+        return self.order.create_time or self.now
 
     @property
     def total_price(self) -> Money:

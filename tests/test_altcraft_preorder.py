@@ -28,36 +28,59 @@ SEED_RESPONSE = {
             "final_total_price": "139500.00",
             "delivery_cost": "0.00",
             "currency": "RUB",
-            "lines": [{
-                "external_id": "line___ASTGRf", "line_number": 0, "count": 1,
-                "product": "iphone17pmb256", "base_price_per_item": "139999.00",
-                "min_price_per_item": "0.00", "final_price_per_item": "139500.00",
-                "custom_fields": {},
-                "applied_promotions": [
-                    {"type": "accrue_points",
-                     "promotion": {"external_id": "bonus", "name": "Point Accrual"},
-                     "points_info": {"points_currency_iid": 1, "points_currency_eid": "bonus1",
-                                     "name": "Main Point", "amount": "6999"}},
-                    {"type": "redeem_points",
-                     "promotion": {"external_id": "bonus", "name": "Point Redemption"},
-                     "points_info": {"points_currency_iid": 1, "points_currency_eid": "bonus1",
-                                     "name": "Main Point", "amount": "499"}},
-                ],
-            }],
+            "lines": [
+                {
+                    "external_id": "line___ASTGRf",
+                    "line_number": 0,
+                    "count": 1,
+                    "product": "iphone17pmb256",
+                    "base_price_per_item": "139999.00",
+                    "min_price_per_item": "0.00",
+                    "final_price_per_item": "139500.00",
+                    "custom_fields": {},
+                    "applied_promotions": [
+                        {
+                            "type": "accrue_points",
+                            "promotion": {"external_id": "bonus", "name": "Point Accrual"},
+                            "points_info": {
+                                "points_currency_iid": 1,
+                                "points_currency_eid": "bonus1",
+                                "name": "Main Point",
+                                "amount": "6999",
+                            },
+                        },
+                        {
+                            "type": "redeem_points",
+                            "promotion": {"external_id": "bonus", "name": "Point Redemption"},
+                            "points_info": {
+                                "points_currency_iid": 1,
+                                "points_currency_eid": "bonus1",
+                                "name": "Main Point",
+                                "amount": "499",
+                            },
+                        },
+                    ],
+                }
+            ],
             "custom_fields": {},
             "applied_promotions": [],
-            "points_info": [{
-                "points_currency_iid": 1, "points_currency_eid": "bonus1", "name": "Main Point",
-                "status": "success", "active_amount_for_current_order": "20999",
-                "accrue_points_amount_for_current_order": "6999",
-                "redeemed_points_amount_for_current_order": "499",
-            }],
+            "points_info": [
+                {
+                    "points_currency_iid": 1,
+                    "points_currency_eid": "bonus1",
+                    "name": "Main Point",
+                    "status": "success",
+                    "active_amount_for_current_order": "20999",
+                    "accrue_points_amount_for_current_order": "6999",
+                    "redeemed_points_amount_for_current_order": "499",
+                }
+            ],
             "promocodes_info": [],
         },
     },
     "error": 0,
     "error_text": "Successful operation",
-}  # fmt: skip
+}
 
 
 def seed_request() -> object:
@@ -68,26 +91,38 @@ def test_seed_request_parses() -> None:
     """The exact seed 003 request becomes an Order (unknown line 'currency' is ignored)."""
     request = parse_preorder_request(seed_request())
     assert (request.external_id, request.matching, request.email) == (
-        "12", "email", "example@example.com",
-    )  # fmt: skip
+        "12",
+        "email",
+        "example@example.com",
+    )
     order = request.order
     assert (order.currency, order.endpoint, order.status, str(order.total_price)) == (
-        "RUB", "site", "new", "139999.00",
-    )  # fmt: skip
+        "RUB",
+        "site",
+        "new",
+        "139999.00",
+    )
     (line,) = order.lines
     assert (line.external_id, line.product, line.count, str(line.base_price_per_item)) == (
-        "line___ASTGRf", "iphone17pmb256", 1, "139999.00",
-    )  # fmt: skip
+        "line___ASTGRf",
+        "iphone17pmb256",
+        1,
+        "139999.00",
+    )
     assert order.redeem == (le.RedeemRequest(le.PointsRef(iid=1), Decimal(499)),)
 
 
 def test_seed_response_is_reproduced() -> None:
     """The response equals the seed's, except our documented redeem ``amount`` extension."""
     program = le.load_program(SEED / "program.toml")
-    member = le.Member(profile_id="696e304f547840a7286619e0",
-                       balances={"bonus1": le.Balance(Decimal(20999), Decimal(20999))})  # fmt: skip
+    member = le.Member(
+        profile_id="696e304f547840a7286619e0",
+        balances={"bonus1": le.Balance(Decimal(20999), Decimal(20999))},
+    )
     request = parse_preorder_request(seed_request())
-    result = le.calculate(program, request.order, member, now=dt.datetime(2026, 2, 18, tzinfo=dt.UTC))
+    result = le.calculate(
+        program, request.order, member, now=dt.datetime(2026, 2, 18, tzinfo=dt.UTC)
+    )
     response = render_preorder_response(result, profile_id=member.profile_id)
     redeem = response["data"]["order"]["lines"][0]["applied_promotions"][1]  # type: ignore[index]
     assert redeem.pop("amount") == "499.00"
@@ -96,10 +131,11 @@ def test_seed_response_is_reproduced() -> None:
 
 def data_with(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "currency": "RUB", "endpoint": "site", "status": "new",
-        "lines": [{"external_id": "a", "product": "p", "count": 2,
-                   "base_price_per_item": "10.00"}],
-    }  # fmt: skip
+        "currency": "RUB",
+        "endpoint": "site",
+        "status": "new",
+        "lines": [{"external_id": "a", "product": "p", "count": 2, "base_price_per_item": "10.00"}],
+    }
     base.update(changes)
     return {"external_id": "o", "data": base}
 
@@ -107,29 +143,57 @@ def data_with(**changes: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("request_", "expected"),
     [
-        (data_with(lines=[{"external_id": "a", "product": "p", "count": 1,
-                           "base_price_per_item": 12.5}]),
-         "data.lines[0].base_price_per_item: money must be a decimal string"),
+        (
+            data_with(
+                lines=[
+                    {"external_id": "a", "product": "p", "count": 1, "base_price_per_item": 12.5}
+                ]
+            ),
+            "data.lines[0].base_price_per_item: money must be a decimal string",
+        ),
         (data_with(lines=[]), "data.lines: an order needs at least one line"),
-        (data_with(lines=[{"external_id": "a", "product": "p", "count": 0,
-                           "base_price_per_item": "1.00"}]),
-         "data.lines[0].count: must be an integer in 1..1000000 (got 0)"),
-        (data_with(lines=[{"external_id": "a", "product": "p", "count": "1",
-                           "base_price_per_item": "1.00"}]),
-         "data.lines[0].count: must be an integer (got '1')"),
-        (data_with(total_price="25.00"),
-         "data.total_price: does not equal Σ base_price_per_item × count = 20.00"),
-        (data_with(create_time="2026-02-18T13:01:05"),
-         "data.create_time: must carry a UTC offset"),
+        (
+            data_with(
+                lines=[
+                    {"external_id": "a", "product": "p", "count": 0, "base_price_per_item": "1.00"}
+                ]
+            ),
+            "data.lines[0].count: must be an integer in 1..1000000 (got 0)",
+        ),
+        (
+            data_with(
+                lines=[
+                    {
+                        "external_id": "a",
+                        "product": "p",
+                        "count": "1",
+                        "base_price_per_item": "1.00",
+                    }
+                ]
+            ),
+            "data.lines[0].count: must be an integer (got '1')",
+        ),
+        (
+            data_with(total_price="25.00"),
+            "data.total_price: does not equal Σ base_price_per_item × count = 20.00",
+        ),
+        (data_with(create_time="2026-02-18T13:01:05"), "data.create_time: must carry a UTC offset"),
         (data_with(currency="XXX"), "currency"),
-        (data_with(lines=[{"external_id": "a", "product": "p", "count": 1,
-                           "base_price_per_item": "1.005"}]),
-         "data.lines[0].base_price_per_item: more decimals than RUB allows"),
-        (data_with(lines=[{"external_id": "a", "count": 1, "base_price_per_item": "1.00"}]),
-         "data.lines[0].product: product or sku is required"),
+        (
+            data_with(
+                lines=[
+                    {"external_id": "a", "product": "p", "count": 1, "base_price_per_item": "1.005"}
+                ]
+            ),
+            "data.lines[0].base_price_per_item: more decimals than RUB allows",
+        ),
+        (
+            data_with(lines=[{"external_id": "a", "count": 1, "base_price_per_item": "1.00"}]),
+            "data.lines[0].product: product or sku is required",
+        ),
         ({"data": {}}, "external_id: required"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_name_the_wire_path(request_: object, expected: str) -> None:
     """Each bad request raises a ValidationError whose message starts with the wire path."""
     with pytest.raises(le.ValidationError) as caught:
@@ -155,44 +219,70 @@ def test_breakdown_limited_and_order_level_promotions_render() -> None:
     program = le.Program(
         settings=le.Settings(indivisible="breakdown"),
         promotions=[
-            le.Promotion(external_id="off", benefit=le.AmountOffOrder(Decimal(10)),
-                         applies_to=Product(["pa"])),
-            le.Promotion(external_id="cut", benefit=le.PercentOff(Decimal(50)),
-                         applies_to=Product(["pb"])),
+            le.Promotion(
+                external_id="off",
+                benefit=le.AmountOffOrder(Decimal(10)),
+                applies_to=Product(["pa"]),
+            ),
+            le.Promotion(
+                external_id="cut", benefit=le.PercentOff(Decimal(50)), applies_to=Product(["pb"])
+            ),
             le.Promotion(external_id="gift", benefit=le.IssueCodes(pool_id=3, pool_name="G")),
             le.Promotion(external_id="hi", benefit=le.Message(template="Total {final_total}")),
         ],
-    )  # fmt: skip
-    order = parse_preorder_request(data_with(lines=[
-        {"external_id": "a", "product": "pa", "count": 3, "base_price_per_item": "10.00"},
-        {"external_id": "b", "product": "pb", "count": 1, "base_price_per_item": "10.00",
-         "min_price_per_item": "9.00"},
-    ])).order  # fmt: skip
+    )
+    order = parse_preorder_request(
+        data_with(
+            lines=[
+                {"external_id": "a", "product": "pa", "count": 3, "base_price_per_item": "10.00"},
+                {
+                    "external_id": "b",
+                    "product": "pb",
+                    "count": 1,
+                    "base_price_per_item": "10.00",
+                    "min_price_per_item": "9.00",
+                },
+            ]
+        )
+    ).order
     result = le.calculate(program, order, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     body = render_preorder_response(result, profile_id=None)["data"]["order"]  # type: ignore[index]
     one, two = body["lines"]
     assert one["final_price_per_item"] == "6.67"
     assert one["price_breakdown"] == [
-        {"count": 2, "price_per_item": "6.67"}, {"count": 1, "price_per_item": "6.66"},
-    ]  # fmt: skip
+        {"count": 2, "price_per_item": "6.67"},
+        {"count": 1, "price_per_item": "6.66"},
+    ]
     assert "price_breakdown" not in two and "limited" not in one["applied_promotions"][0]
     assert two["applied_promotions"] == [
-        {"type": "discount", "promotion": {"external_id": "cut", "name": "cut"},
-         "amount": "1.00", "limited": True}
-    ]  # fmt: skip
+        {
+            "type": "discount",
+            "promotion": {"external_id": "cut", "name": "cut"},
+            "amount": "1.00",
+            "limited": True,
+        }
+    ]
     assert body["applied_promotions"] == [
-        {"type": "code_issue", "promotion": {"external_id": "gift", "name": "gift"},
-         "pool": {"pool_id": 3, "name": "G"}, "count": 1},
-        {"type": "message", "promotion": {"external_id": "hi", "name": "hi"},
-         "contents": [{"type": "text", "message": "Total 29.00"}]},
-    ]  # fmt: skip
+        {
+            "type": "code_issue",
+            "promotion": {"external_id": "gift", "name": "gift"},
+            "pool": {"pool_id": 3, "name": "G"},
+            "count": 1,
+        },
+        {
+            "type": "message",
+            "promotion": {"external_id": "hi", "name": "hi"},
+            "contents": [{"type": "text", "message": "Total 29.00"}],
+        },
+    ]
 
 
 def test_render_error_codes_are_stable() -> None:
     """Validation 1, rule 2, ledger 3."""
     assert render_error(le.ValidationError(("a",), 1, "bad")) == {
-        "error": 1, "error_text": "a: bad (got 1)",
-    }  # fmt: skip
+        "error": 1,
+        "error_text": "a: bad (got 1)",
+    }
     assert render_error(le.RuleError("r"))["error"] == 2
     assert render_error(le.LedgerError("l"))["error"] == 3
 
@@ -202,8 +292,10 @@ def test_response_is_json_serialisable_and_deterministic() -> None:
     program = le.load_program(SEED / "program.toml")
     order = parse_preorder_request(seed_request()).order
     now = dt.datetime(2026, 2, 18, tzinfo=dt.UTC)
-    first = json.dumps(render_preorder_response(le.calculate(program, order, now=now),
-                                                profile_id=None))  # fmt: skip
-    second = json.dumps(render_preorder_response(le.calculate(program, order, now=now),
-                                                 profile_id=None))  # fmt: skip
+    first = json.dumps(
+        render_preorder_response(le.calculate(program, order, now=now), profile_id=None)
+    )
+    second = json.dumps(
+        render_preorder_response(le.calculate(program, order, now=now), profile_id=None)
+    )
     assert first == second

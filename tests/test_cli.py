@@ -14,8 +14,15 @@ from loyalty_engine.cli import main
 from loyalty_engine.documents import member_from_dict, member_to_dict
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "seed_003"
-ARGS = [str(SEED / "request.json"), "--program", str(SEED / "program.toml"),
-        "--member", str(SEED / "member.json"), "--now", "2026-02-18T13:00:00Z"]  # fmt: skip
+ARGS = [
+    str(SEED / "request.json"),
+    "--program",
+    str(SEED / "program.toml"),
+    "--member",
+    str(SEED / "member.json"),
+    "--now",
+    "2026-02-18T13:00:00Z",
+]
 
 
 def test_preorder_prints_the_response(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,10 +56,34 @@ def test_bad_request_is_one_line_with_the_path(
 ) -> None:
     """A bad field gives exit 2 and one stderr line naming its path and value."""
     request = tmp_path / "r.json"
-    request.write_text(json.dumps({"external_id": "x", "data": {"currency": "RUB", "lines": [
-        {"external_id": "a", "product": "p", "count": -1, "base_price_per_item": "1.00"}]}}))  # fmt: skip
-    line = bad(tmp_path, capsys, "preorder", str(request), "--program",
-               str(SEED / "program.toml"), "--now", "2026-01-01T00:00:00Z")  # fmt: skip
+    request.write_text(
+        json.dumps(
+            {
+                "external_id": "x",
+                "data": {
+                    "currency": "RUB",
+                    "lines": [
+                        {
+                            "external_id": "a",
+                            "product": "p",
+                            "count": -1,
+                            "base_price_per_item": "1.00",
+                        }
+                    ],
+                },
+            }
+        )
+    )
+    line = bad(
+        tmp_path,
+        capsys,
+        "preorder",
+        str(request),
+        "--program",
+        str(SEED / "program.toml"),
+        "--now",
+        "2026-01-01T00:00:00Z",
+    )
     assert "data.lines[0].count: must be an integer in 1..1000000 (got -1)" in line
 
 
@@ -61,10 +92,19 @@ def test_several_errors_share_the_one_line(
 ) -> None:
     """A program with two errors is reported on one line, both named."""
     program = tmp_path / "p.toml"
-    program.write_text('[[promotions]]\nexternal_id = "a"\ntype = "x"\n'
-                       '[[currencies]]\neid = "b"\nprecision = 9\n')  # fmt: skip
-    line = bad(tmp_path, capsys, "preorder", str(SEED / "request.json"), "--program",
-               str(program), "--now", "2026-01-01T00:00:00Z")  # fmt: skip
+    program.write_text(
+        '[[promotions]]\nexternal_id = "a"\ntype = "x"\n[[currencies]]\neid = "b"\nprecision = 9\n'
+    )
+    line = bad(
+        tmp_path,
+        capsys,
+        "preorder",
+        str(SEED / "request.json"),
+        "--program",
+        str(program),
+        "--now",
+        "2026-01-01T00:00:00Z",
+    )
     assert "promotions[0].type" in line and "currencies[0].precision" in line
 
 
@@ -84,15 +124,33 @@ def test_member_must_match_the_request(tmp_path: Path, capsys: pytest.CaptureFix
     doc = json.loads((SEED / "request.json").read_text())
     doc["profile_id"] = "696e304f547840a7286619e0"
     request.write_text(json.dumps(doc))
-    line = bad(tmp_path, capsys, "preorder", str(request), "--program",
-               str(SEED / "program.toml"), "--member", str(member), "--now", "2026-01-01T00:00:00Z")  # fmt: skip
+    line = bad(
+        tmp_path,
+        capsys,
+        "preorder",
+        str(request),
+        "--program",
+        str(SEED / "program.toml"),
+        "--member",
+        str(member),
+        "--now",
+        "2026-01-01T00:00:00Z",
+    )
     assert "profile_id" in line
 
 
 def test_missing_file_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An unreadable request file is exit 2, not a traceback."""
-    line = bad(tmp_path, capsys, "preorder", str(tmp_path / "none.json"), "--program",
-               str(SEED / "program.toml"), "--now", "2026-01-01T00:00:00Z")  # fmt: skip
+    line = bad(
+        tmp_path,
+        capsys,
+        "preorder",
+        str(tmp_path / "none.json"),
+        "--program",
+        str(SEED / "program.toml"),
+        "--now",
+        "2026-01-01T00:00:00Z",
+    )
     assert "none.json: cannot read" in line
 
 
@@ -101,10 +159,21 @@ def test_module_entry_point_has_no_traceback(tmp_path: Path) -> None:
     request = tmp_path / "r.json"
     request.write_text("{")
     run = subprocess.run(
-        [sys.executable, "-m", "loyalty_engine", "preorder", str(request), "--program",
-         str(SEED / "program.toml"), "--now", "2026-01-01T00:00:00Z"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "loyalty_engine",
+            "preorder",
+            str(request),
+            "--program",
+            str(SEED / "program.toml"),
+            "--now",
+            "2026-01-01T00:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert run.stderr.startswith("loyalty-engine: error: r.json:")
@@ -112,10 +181,17 @@ def test_module_entry_point_has_no_traceback(tmp_path: Path) -> None:
 
 def test_member_document_round_trip() -> None:
     """The member file format reads and writes the same member; total defaults to active."""
-    member = member_from_dict({"profile_id": "p", "tier": "gold", "tags": ["vip"],
-                               "balances": {"bonus1": {"active": "20999"}}})  # fmt: skip
-    assert member.balance("bonus1") == le.Balance(le.Money.parse("20999", "JPY").amount,
-                                                  le.Money.parse("20999", "JPY").amount)  # fmt: skip
+    member = member_from_dict(
+        {
+            "profile_id": "p",
+            "tier": "gold",
+            "tags": ["vip"],
+            "balances": {"bonus1": {"active": "20999"}},
+        }
+    )
+    assert member.balance("bonus1") == le.Balance(
+        le.Money.parse("20999", "JPY").amount, le.Money.parse("20999", "JPY").amount
+    )
     assert member_from_dict(member_to_dict(member)) == member
 
 

@@ -130,9 +130,10 @@ def test_seed_004_line_numbers() -> None:
 def test_percent_rounds_per_item_by_the_program_mode(rounding: le.Rounding, expected: str) -> None:
     """10% of 0.25 is 0.025: HALF_UP takes 0.03 off, HALF_EVEN 0.02."""
     result = le.calculate(
-        program(promo("p", le.PercentOff(D(10))), rounding=rounding), order(line("a", "0.25")),
+        program(promo("p", le.PercentOff(D(10))), rounding=rounding),
+        order(line("a", "0.25")),
         now=NOON,
-    )  # fmt: skip
+    )
     assert finals(result) == [expected]
 
 
@@ -174,9 +175,10 @@ def test_tiered_percent_takes_the_highest_step_reached() -> None:
 def test_min_price_clamps_and_the_trace_says_so() -> None:
     """50% off 100.00 with a floor of 80.00 takes only 20.00, reported as clamped."""
     result = le.calculate(
-        program(promo("p", le.PercentOff(D(50)))), order(line("a", "100.00", minimum="80.00")),
+        program(promo("p", le.PercentOff(D(50)))),
+        order(line("a", "100.00", minimum="80.00")),
         now=NOON,
-    )  # fmt: skip
+    )
     assert finals(result) == ["80.00"]
     assert result.lines[0].applied[0].limited
     assert reasons(result) == {"p": le.Reason.CLAMPED}
@@ -187,9 +189,10 @@ def test_max_amount_and_program_share_cap_discounts() -> None:
     capped = program(promo("p", le.PercentOff(D(50)), max_amount=D(10)))
     assert finals(le.calculate(capped, order(line("a", "100.00")), now=NOON)) == ["90.00"]
     shared = program(
-        promo("p", le.PercentOff(D(30))), promo("q", le.PercentOff(D(30))),
+        promo("p", le.PercentOff(D(30))),
+        promo("q", le.PercentOff(D(30))),
         max_discount_percent=D(40),
-    )  # fmt: skip
+    )
     result = le.calculate(shared, order(line("a", "100.00")), now=NOON)
     assert finals(result) == ["60.00"]
     assert reasons(result) == {"p": le.Reason.APPLIED, "q": le.Reason.CAPPED}
@@ -225,9 +228,12 @@ def test_stack_compounds_sequentially_or_on_base() -> None:
 
 @pytest.mark.parametrize(
     ("choice", "winner", "final"),
-    [("priority", "small", "95.00"), ("best_for_customer", "big", "80.00"),
-     ("best_for_merchant", "small", "95.00")],
-)  # fmt: skip
+    [
+        ("priority", "small", "95.00"),
+        ("best_for_customer", "big", "80.00"),
+        ("best_for_merchant", "small", "95.00"),
+    ],
+)
 def test_group_choice_picks_one_winner(choice: str, winner: str, final: str) -> None:
     """In a group, priority takes the first, best_for_customer the largest, merchant the least."""
     prog = program(
@@ -256,10 +262,9 @@ def test_line_scope_picks_a_winner_per_line() -> None:
 def test_exclusive_promotion_holds_its_lines() -> None:
     """An exclusive discount of higher priority shuts out the others on its lines only."""
     prog = program(
-        promo("vip", le.PercentOff(D(20)), exclusive=True, priority=5,
-              applies_to=Product(["a"])),
+        promo("vip", le.PercentOff(D(20)), exclusive=True, priority=5, applies_to=Product(["a"])),
         promo("all", le.PercentOff(D(10))),
-    )  # fmt: skip
+    )
     result = le.calculate(prog, order(line("a", "100.00"), line("b", "100.00")), now=NOON)
     assert finals(result) == ["80.00", "90.00"]
 
@@ -309,8 +314,9 @@ def test_nested_group_competes_as_one_member() -> None:
         promo("a", le.PercentOff(D(10)), group="pair"),
         promo("b", le.PercentOff(D(10)), group="pair"),
         promo("c", le.PercentOff(D(15))),
-        choice="best_for_customer", groups=groups,
-    )  # fmt: skip
+        choice="best_for_customer",
+        groups=groups,
+    )
     result = le.calculate(prog, order(line("x", "100.00")), now=NOON)
     assert finals(result) == ["81.00"]
     assert reasons(result)["c"] is le.Reason.LOST_ARBITRATION
@@ -347,9 +353,11 @@ def test_redeem_statuses(prog: le.Program, who: le.Member | None, status: le.Sta
 def test_redeem_unknown_currency() -> None:
     """A request for a currency the program lacks is reported, not raised."""
     cart = le.Order(
-        external_id="o", currency="RUB", lines=[line("a", "10.00")],
+        external_id="o",
+        currency="RUB",
+        lines=[line("a", "10.00")],
         redeem=[le.RedeemRequest(le.PointsRef(eid="stars"), D(5))],
-    )  # fmt: skip
+    )
     result = le.calculate(program(promo("r", le.Redeem())), cart, member("10"), now=NOON)
     assert [(s.currency.eid, s.status) for s in result.points] == [
         ("bonus1", le.Status.SUCCESS),
@@ -377,10 +385,18 @@ def test_accrual_kinds_base_and_multiplier() -> None:
     """per_spend gives 10 per full 100.00 of the discounted total; gold tier doubles it."""
     prog = program(
         promo("d", le.PercentOff(D(10))),
-        promo("a", le.AccruePerSpend(currency="bonus1", points=D(10), per=D(100),
-                                     base="discounted", tier_multipliers={"gold": D(2)})),
+        promo(
+            "a",
+            le.AccruePerSpend(
+                currency="bonus1",
+                points=D(10),
+                per=D(100),
+                base="discounted",
+                tier_multipliers={"gold": D(2)},
+            ),
+        ),
         promo("f", le.AccrueFixed(currency="bonus1", points=D(7))),
-    )  # fmt: skip
+    )
     cart = order(line("x", "250.00"))
     plain = le.calculate(prog, cart, member(), now=NOON)
     assert plain.points[0].accrued == D(27)  # 225.00 → 2 × 10, plus 7
@@ -417,9 +433,11 @@ def test_trace_reasons_for_promotions_that_do_not_apply() -> None:
     )
     result = le.calculate(prog, order(line("x", "850.00")), now=NOON)
     assert reasons(result) == {
-        "off": le.Reason.INACTIVE, "old": le.Reason.OUTSIDE_DATES,
-        "big": le.Reason.CONDITION_FAILED, "none": le.Reason.NO_LINES,
-    }  # fmt: skip
+        "off": le.Reason.INACTIVE,
+        "old": le.Reason.OUTSIDE_DATES,
+        "big": le.Reason.CONDITION_FAILED,
+        "none": le.Reason.NO_LINES,
+    }
     assert result.trace[2].detail == "order_total: add 150.00 RUB more to qualify"
 
 
@@ -443,9 +461,10 @@ def test_codes_messages_and_promo_code_status() -> None:
         promo("site", le.PercentOff(D(50)), conditions=[Endpoint(["site"])]),
     )
     cart = order(
-        line("x", "1000.00"), endpoint="bot",
+        line("x", "1000.00"),
+        endpoint="bot",
         promo_codes=[le.PromoCode("SUMMER", 42), le.PromoCode("OTHER", 42)],
-    )  # fmt: skip
+    )
     result = le.calculate(prog, cart, member(), now=NOON)
     assert [(c.code, c.state) for c in result.promo_codes] == [
         ("SUMMER", le.CodeState.APPLIED),
@@ -472,8 +491,9 @@ def test_delivery_is_discountable_only_when_the_program_says_so() -> None:
 
 def test_same_input_same_output() -> None:
     """Calculation is deterministic: equal results, identical repr."""
-    prog = program(promo("p", le.PercentOff(D(10))), promo("a", le.AccrueFixed(
-        currency="bonus1", points=D(5))))  # fmt: skip
+    prog = program(
+        promo("p", le.PercentOff(D(10))), promo("a", le.AccrueFixed(currency="bonus1", points=D(5)))
+    )
     cart = order(line("x", "10.00"), line("y", "20.00", 2))
     first = le.calculate(prog, cart, member(), now=NOON)
     second = le.calculate(prog, cart, member(), now=NOON)
@@ -489,10 +509,17 @@ def test_naive_now_is_rejected() -> None:
 def test_program_amount_finer_than_the_currency_is_a_rule_error() -> None:
     """0.5 JPY off cannot be taken; the error names the promotion."""
     cart = le.Order(
-        external_id="o", currency="JPY",
-        lines=[le.Line(external_id="a", product="a", count=1,
-                       base_price_per_item=le.Money.parse("100", "JPY"))],
-    )  # fmt: skip
+        external_id="o",
+        currency="JPY",
+        lines=[
+            le.Line(
+                external_id="a",
+                product="a",
+                count=1,
+                base_price_per_item=le.Money.parse("100", "JPY"),
+            )
+        ],
+    )
     with pytest.raises(le.RuleError, match="'p'"):
         le.calculate(program(promo("p", le.AmountOffItem(D("0.5")))), cart, now=NOON)
 
@@ -500,10 +527,14 @@ def test_program_amount_finer_than_the_currency_is_a_rule_error() -> None:
 def test_repeated_redeem_currency_is_a_validation_error() -> None:
     """Two requests for one currency (by iid and eid) are ambiguous, so rejected."""
     cart = le.Order(
-        external_id="o", currency="RUB", lines=[line("a", "10.00")],
-        redeem=[le.RedeemRequest(le.PointsRef(eid="bonus1"), D(1)),
-                le.RedeemRequest(le.PointsRef(iid=1), D(1))],
-    )  # fmt: skip
+        external_id="o",
+        currency="RUB",
+        lines=[line("a", "10.00")],
+        redeem=[
+            le.RedeemRequest(le.PointsRef(eid="bonus1"), D(1)),
+            le.RedeemRequest(le.PointsRef(iid=1), D(1)),
+        ],
+    )
     with pytest.raises(le.ValidationError, match=r"redeem_points\[1\]"):
         le.calculate(program(promo("r", le.Redeem())), cart, member("5"), now=NOON)
 
@@ -523,7 +554,8 @@ def test_a_picker_answering_outside_the_options_is_a_rule_error() -> None:
         def pick(self, options: Sequence[le.Option]) -> int | None:
             return len(options)
 
-    prog = le.Program(settings=le.Settings(choice="broken"),
-                      promotions=[promo("a", le.PercentOff(D(10)))])  # fmt: skip
+    prog = le.Program(
+        settings=le.Settings(choice="broken"), promotions=[promo("a", le.PercentOff(D(10)))]
+    )
     with pytest.raises(le.RuleError, match="'broken' answered 1 for 1 options"):
         le.calculate(prog, order(line("x", "1.00")), now=NOON, pickers={"broken": Broken()})

@@ -14,8 +14,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def run(capsys: pytest.CaptureFixture[str], folder: str, *extra: str) -> dict[str, object]:
     here = EXAMPLES / folder
-    argv = ["preorder", str(here / "request.json"), "--program", str(here / "program.toml"),
-            "--member", str(here / "member.json"), *extra]  # fmt: skip
+    argv = [
+        "preorder",
+        str(here / "request.json"),
+        "--program",
+        str(here / "program.toml"),
+        "--member",
+        str(here / "member.json"),
+        *extra,
+    ]
     assert main(argv) == 0
     out: dict[str, object] = json.loads(capsys.readouterr().out)
     return out
@@ -49,10 +56,13 @@ def test_seed_004_line_figures(capsys: pytest.CaptureFixture[str]) -> None:
     order = run(capsys, "seed_004_lines")["data"]["order"]  # type: ignore[index]
     one, two = order["lines"]
     assert one["final_price_per_item"] == "1350.00"
-    assert [(p["type"], p.get("amount"), p.get("points_info", {}).get("amount"))
-            for p in one["applied_promotions"]] == [
-        ("discount", "150.00", None), ("accrue_points", None, "75"),
-    ]  # fmt: skip
+    assert [
+        (p["type"], p.get("amount"), p.get("points_info", {}).get("amount"))
+        for p in one["applied_promotions"]
+    ] == [
+        ("discount", "150.00", None),
+        ("accrue_points", None, "75"),
+    ]
     assert two["final_price_per_item"] == "650.00"
     assert [p["points_info"]["amount"] for p in two["applied_promotions"]] == ["100"]
     assert order["final_total_price"] == "2650.00"

@@ -25,8 +25,12 @@ def test_showcase_uses_every_kind() -> None:
     program = le.load_program(SHOWCASE)
     kinds = {type(p.benefit) for p in program.promotions}
     assert kinds == set(le.program.BENEFITS.values())
-    assert {g.choice for g in program.groups} == {"best_for_customer", "priority",
-                                                  "best_for_merchant", "stack"}  # fmt: skip
+    assert {g.choice for g in program.groups} == {
+        "best_for_customer",
+        "priority",
+        "best_for_merchant",
+        "stack",
+    }
 
 
 @pytest.mark.parametrize("name", ["seed_003", "seed_004_lines", "showcase"])
@@ -49,37 +53,66 @@ def test_every_condition_kind_loads() -> None:
     """Each condition kind reads its documented fields."""
     doc = {
         "currencies": [{"eid": "b"}],
-        "promotions": [{
-            "external_id": "p", "type": "discount",
-            "benefit": {"kind": "percent", "percent": "5"},
-            "conditions": [
-                {"kind": "endpoint", "values": ["site"]},
-                {"kind": "region", "values": ["msk"]},
-                {"kind": "order_tag", "values": ["t"]},
-                {"kind": "tier", "values": ["gold"]},
-                {"kind": "segment", "values": ["s"]},
-                {"kind": "member_tag", "values": ["m"]},
-                {"kind": "promo_code", "codes": ["A"], "pool_id": 4},
-                {"kind": "line_count", "min": 1, "max": 5},
-                {"kind": "item_count", "min": 2},
-                {"kind": "order_total", "min": "100", "basis": "current"},
-                {"kind": "dates", "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00+03:00"},
-                {"kind": "weekday", "days": [6, 7]},
-                {"kind": "hour", "start": 22, "end": 6},
-                {"kind": "not", "of": {"kind": "product", "values": ["x"]}},
-                {"kind": "any", "of": [{"kind": "sku", "values": ["s"]},
-                                       {"kind": "category", "values": ["c"]}]},
-                {"kind": "all", "of": [{"kind": "custom_field", "field": "f", "values": ["1"],
-                                        "scope": "line"}]},
-            ],
-        }],
-    }  # fmt: skip
+        "promotions": [
+            {
+                "external_id": "p",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": "5"},
+                "conditions": [
+                    {"kind": "endpoint", "values": ["site"]},
+                    {"kind": "region", "values": ["msk"]},
+                    {"kind": "order_tag", "values": ["t"]},
+                    {"kind": "tier", "values": ["gold"]},
+                    {"kind": "segment", "values": ["s"]},
+                    {"kind": "member_tag", "values": ["m"]},
+                    {"kind": "promo_code", "codes": ["A"], "pool_id": 4},
+                    {"kind": "line_count", "min": 1, "max": 5},
+                    {"kind": "item_count", "min": 2},
+                    {"kind": "order_total", "min": "100", "basis": "current"},
+                    {
+                        "kind": "dates",
+                        "start": "2026-01-01T00:00:00Z",
+                        "end": "2027-01-01T00:00:00+03:00",
+                    },
+                    {"kind": "weekday", "days": [6, 7]},
+                    {"kind": "hour", "start": 22, "end": 6},
+                    {"kind": "not", "of": {"kind": "product", "values": ["x"]}},
+                    {
+                        "kind": "any",
+                        "of": [
+                            {"kind": "sku", "values": ["s"]},
+                            {"kind": "category", "values": ["c"]},
+                        ],
+                    },
+                    {
+                        "kind": "all",
+                        "of": [
+                            {"kind": "custom_field", "field": "f", "values": ["1"], "scope": "line"}
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
     (promotion,) = le.program_from_dict(doc).promotions
     assert [type(cond) for cond in promotion.conditions] == [
-        c.Endpoint, c.Region, c.OrderTag, c.MemberTier, c.MemberSegment, c.MemberTag,
-        c.PromoCodeEntered, c.LineCount, c.ItemCount, c.OrderTotal, c.Dates, c.Weekday, c.Hour,
-        c.Not, c.AnyOf, c.All,
-    ]  # fmt: skip
+        c.Endpoint,
+        c.Region,
+        c.OrderTag,
+        c.MemberTier,
+        c.MemberSegment,
+        c.MemberTag,
+        c.PromoCodeEntered,
+        c.LineCount,
+        c.ItemCount,
+        c.OrderTotal,
+        c.Dates,
+        c.Weekday,
+        c.Hour,
+        c.Not,
+        c.AnyOf,
+        c.All,
+    ]
     assert promotion.conditions[9] == c.OrderTotal(min=Decimal(100), basis="current")
 
 
@@ -88,15 +121,27 @@ def test_all_errors_are_reported_at_once_with_paths() -> None:
     bad = {
         "currencies": [{"eid": "b", "iid": True}],
         "promotions": [
-            {"external_id": "x", "type": "discount", "benefit": {"kind": "percent", "percent": "120"}},
-            {"external_id": "y", "type": "discount", "benefit": {"kind": "percent", "percent": 10.5},
-             "foo": 1},
+            {
+                "external_id": "x",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": "120"},
+            },
+            {
+                "external_id": "y",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": 10.5},
+                "foo": 1,
+            },
             {"type": "nope"},
-            {"external_id": "z", "type": "discount", "benefit": {"kind": "percent", "percent": "5"},
-             "conditions": [{"kind": "weekday", "days": [9]}, {"kind": "bogus"}],
-             "start": "2026-01-01T00:00:00"},
+            {
+                "external_id": "z",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": "5"},
+                "conditions": [{"kind": "weekday", "days": [9]}, {"kind": "bogus"}],
+                "start": "2026-01-01T00:00:00",
+            },
         ],
-    }  # fmt: skip
+    }
     with pytest.raises(le.ValidationErrors) as caught:
         le.program_from_dict(bad)
     found = messages(caught.value)
@@ -121,10 +166,14 @@ def test_cross_references_are_checked() -> None:
     """A promotion naming a missing currency or group is reported with its path."""
     doc = {
         "promotions": [
-            {"external_id": "a", "type": "accrue_points", "group": "nope",
-             "benefit": {"kind": "fixed", "currency": "ghost", "points": "5"}},
+            {
+                "external_id": "a",
+                "type": "accrue_points",
+                "group": "nope",
+                "benefit": {"kind": "fixed", "currency": "ghost", "points": "5"},
+            },
         ]
-    }  # fmt: skip
+    }
     with pytest.raises(le.ValidationErrors) as caught:
         le.program_from_dict(doc)
     assert messages(caught.value) == [
@@ -135,9 +184,16 @@ def test_cross_references_are_checked() -> None:
 
 def test_applies_to_accepts_only_line_conditions() -> None:
     """An order-level kind in applies_to cannot select lines."""
-    doc = {"promotions": [{"external_id": "a", "type": "discount",
-                           "benefit": {"kind": "percent", "percent": "5"},
-                           "applies_to": {"kind": "endpoint", "values": ["site"]}}]}  # fmt: skip
+    doc = {
+        "promotions": [
+            {
+                "external_id": "a",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": "5"},
+                "applies_to": {"kind": "endpoint", "values": ["site"]},
+            }
+        ]
+    }
     with pytest.raises(le.ValidationError, match=r"promotions\[0\]\.applies_to"):
         le.program_from_dict(doc)
 
@@ -145,7 +201,7 @@ def test_applies_to_accepts_only_line_conditions() -> None:
 def test_custom_choice_needs_to_be_declared() -> None:
     """A choice that is not built in is accepted only when the caller names it."""
     doc = {"settings": {"choice": "margin_first"}}
-    with pytest.raises(le.ValidationError, match="settings.choice: unknown choice"):
+    with pytest.raises(le.ValidationError, match=r"settings\.choice: unknown choice"):
         le.program_from_dict(doc)
     assert le.program_from_dict(doc, choices=["margin_first"]).settings.choice == "margin_first"
 
@@ -155,8 +211,16 @@ def test_deep_condition_nesting_is_refused() -> None:
     cond: dict[str, object] = {"kind": "region", "values": ["r"]}
     for _ in range(100):
         cond = {"kind": "not", "of": cond}
-    doc = {"promotions": [{"external_id": "a", "type": "discount",
-                           "benefit": {"kind": "percent", "percent": "5"}, "conditions": [cond]}]}  # fmt: skip
+    doc = {
+        "promotions": [
+            {
+                "external_id": "a",
+                "type": "discount",
+                "benefit": {"kind": "percent", "percent": "5"},
+                "conditions": [cond],
+            }
+        ]
+    }
     with pytest.raises(le.ValidationError, match="nested deeper than 32"):
         le.program_from_dict(doc)
 

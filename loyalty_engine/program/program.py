@@ -87,7 +87,15 @@ class Catalog:
         )
 
 
-def _tuple(values: Iterable[object]) -> tuple[object, ...]:
+def _currencies(values: Iterable[PointsCurrency]) -> tuple[PointsCurrency, ...]:
+    return tuple(values)
+
+
+def _groups(values: Iterable[Group]) -> tuple[Group, ...]:
+    return tuple(values)
+
+
+def _promotions(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
     return tuple(values)
 
 
@@ -96,10 +104,10 @@ class Program:
     """Everything a calculation needs besides the order, the member and the time."""
 
     settings: Settings = attrs.Factory(Settings)
-    currencies: tuple[PointsCurrency, ...] = attrs.field(default=(), converter=tuple)
+    currencies: tuple[PointsCurrency, ...] = attrs.field(default=(), converter=_currencies)
     catalog: Catalog = attrs.Factory(Catalog)
-    groups: tuple[Group, ...] = attrs.field(default=(), converter=tuple)
-    promotions: tuple[Promotion, ...] = attrs.field(default=(), converter=tuple)
+    groups: tuple[Group, ...] = attrs.field(default=(), converter=_groups)
+    promotions: tuple[Promotion, ...] = attrs.field(default=(), converter=_promotions)
 
     def __attrs_post_init__(self) -> None:
         ValidationErrors.collect(self._problems())
