@@ -26,7 +26,7 @@ Basis = Literal["base", "current"]
 
 def _texts(values: Iterable[str]) -> frozenset[str]:
     if isinstance(values, str):  # a bare string is almost always a forgotten list
-        raise ValidationError(("in",), values, "must be a list of strings")
+        raise ValidationError(("values",), values, "must be a list of strings")
     return frozenset(values)
 
 
