@@ -202,6 +202,13 @@ def test_bad_requests_name_the_wire_path(request_: object, expected: str) -> Non
     assert expected in text
 
 
+def test_a_hundred_thousand_lines_fail_before_any_is_built() -> None:
+    """An order over the line limit is refused on its length alone."""
+    line = {"external_id": "a", "product": "p", "count": 1, "base_price_per_item": "1.00"}
+    with pytest.raises(le.ValidationError, match="data.lines: more than 10000 lines"):
+        parse_preorder_request(data_with(lines=[line] * 100_000))
+
+
 def test_hostile_json_fails_fast() -> None:
     """Oversized, deeply nested and NaN-bearing JSON are ValidationErrors, not crashes."""
     with pytest.raises(le.ValidationError, match="larger than"):

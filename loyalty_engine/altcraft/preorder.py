@@ -21,7 +21,7 @@ from decimal import Decimal
 import attrs
 
 from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, ValidationErrors
-from ..model import Line, Order, PointsCurrency, PointsRef, PromoCode, RedeemRequest
+from ..model import MAX_LINES, Line, Order, PointsCurrency, PointsRef, PromoCode, RedeemRequest
 from ..money import Money, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
 from .wire import Reader
@@ -69,6 +69,10 @@ def parse_preorder_request(data: object) -> PreorderRequest:
 
 def _order(body: Reader, external_id: str) -> Order | None:
     currency = body.text("currency", required=True) or "RUB"
+    raw = body.data.get("lines")
+    if isinstance(raw, list) and len(raw) > MAX_LINES:  # refuse before building 100,000 lines
+        body.fail("lines", len(raw), f"more than {MAX_LINES} lines")
+        return None
     lines = [_line(item, currency) for item in body.items("lines", required=True)]
     if "lines" in body.data and not lines and not body.errors:
         body.fail("lines", [], "an order needs at least one line")
