@@ -205,7 +205,7 @@ def test_bad_requests_name_the_wire_path(request_: object, expected: str) -> Non
 def test_a_hundred_thousand_lines_fail_before_any_is_built() -> None:
     """An order over the line limit is refused on its length alone."""
     line = {"external_id": "a", "product": "p", "count": 1, "base_price_per_item": "1.00"}
-    with pytest.raises(le.ValidationError, match="data.lines: more than 10000 lines"):
+    with pytest.raises(le.ValidationError, match=r"data\.lines: more than 10000 lines"):
         parse_preorder_request(data_with(lines=[line] * 100_000))
 
 
