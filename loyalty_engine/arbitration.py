@@ -11,7 +11,7 @@ are a protocol: ``priority`` (the first that gives anything), ``best_for_custome
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -108,17 +108,19 @@ class Tree:
     children: Mapping[str, tuple[Member, ...]]
 
     @classmethod
-    def of(cls, program: Program) -> Tree:
+    def of(cls, program: Program, promotions: Iterable[Promotion]) -> Tree:
+        """The tree of ``promotions`` (an order's candidates) and of the groups holding them."""
         children: dict[str, list[Member]] = {ROOT: []}
-        for group in program.groups:
-            children.setdefault(group.parent or ROOT, []).append(group)
-            children.setdefault(group.id, [])
-        for promotion in program.promotions:
-            children[promotion.group or ROOT].append(promotion)
-        ordered = {
-            key: tuple(sorted(members, key=lambda member: member.rank))
-            for key, members in children.items()
-        }
+        placed: set[str] = set()
+        for promotion in promotions:
+            children.setdefault(promotion.group or ROOT, []).append(promotion)
+            group_id = promotion.group
+            while group_id is not None and group_id not in placed:
+                placed.add(group_id)
+                group = program.group(group_id)
+                children.setdefault(group.parent or ROOT, []).append(group)
+                group_id = group.parent
+        ordered = {key: tuple(sorted(kids, key=lambda m: m.rank)) for key, kids in children.items()}
         return cls(program, ordered)
 
     def promotions(self, member: Member, types: tuple[str, ...]) -> Iterator[Promotion]:
@@ -127,7 +129,7 @@ class Tree:
             if member.type in types:
                 yield member
             return
-        for child in self.children[member.id]:
+        for child in self.children.get(member.id, ()):
             yield from self.promotions(child, types)
 
 
@@ -156,7 +158,7 @@ class Arbiter:
     def _members(self, group: Group) -> list[Member]:
         types = self.stage.types
         return [
-            m for m in self.tree.children[group.id]
+            m for m in self.tree.children.get(group.id, ())
             if (m.type in types if isinstance(m, Promotion)
                 else any(True for _ in self.tree.promotions(m, types)))
         ]  # fmt: skip

@@ -10,26 +10,32 @@ currency, codes, messages and a trace entry for every promotion.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import partial
+
+import attrs
 
 from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
 from .conditions import Facts
 from .errors import ValidationError
-from .model import Member, Order, PointsCurrency
+from .model import Member, Order
 from .money import Money
 from .pipeline import codes, messages
 from .pipeline.accrue import AccrueStage
 from .pipeline.cart import Cart, Record, Slot
 from .pipeline.discount import DiscountStage
 from .pipeline.redeem import Redemption, redeem
+from .program.index import order_keys
 from .program.program import Program
+from .program.promotion import Promotion
 from .result import (
     AppliedPromotion,
     CalculatedLine,
     CalculatedOrder,
     PointsSummary,
     Status,
+    TraceEntry,
 )
 
 _WIRE_ORDER = {"discount": 0, "accrue_points": 1, "redeem_points": 2}  # as the seeds list them
@@ -53,6 +59,36 @@ def calculate(
         raise ValidationError(("now",), now, "must be a timezone-aware datetime")
     chosen = {**PICKERS, **(pickers or {})}
     check_pickers(program, chosen)
+    categories = tuple(program.catalog.categories(line) for line in order.lines)
+    positions = program.index.candidates(order_keys(order, member, categories))
+    candidates = [program.promotions[i] for i in positions]
+    _, result = _run(program, order, member, now, chosen, categories, candidates)
+    explain = partial(_explain, program, order, member, now, chosen, categories)
+    return attrs.evolve(result, explain=explain)
+
+
+def _explain(
+    program: Program,
+    order: Order,
+    member: Member | None,
+    now: dt.datetime,
+    pickers: Mapping[str, Picker],
+    categories: tuple[frozenset[str], ...],
+) -> tuple[TraceEntry, ...]:
+    """The trace of every promotion: a run without the index, so each one is judged in full."""
+    cart, _ = _run(program, order, member, now, pickers, categories, program.promotions)
+    return tuple(cart.trace[p.key] for p in program.promotions)
+
+
+def _run(
+    program: Program,
+    order: Order,
+    member: Member | None,
+    now: dt.datetime,
+    pickers: Mapping[str, Picker],
+    categories: tuple[frozenset[str], ...],
+    promotions: Sequence[Promotion],
+) -> tuple[Cart, CalculatedOrder]:
     settings = program.settings
     currency = order.currency
     uniform = settings.indivisible == "keep_uniform"
@@ -68,16 +104,16 @@ def calculate(
     )
     if settings.delivery_discountable and order.delivery_cost.minor > 0:
         slots += (Slot(base=order.delivery_cost.minor, floor=0, count=1, step=1, line=None),)
-    base_total = order.total_price.minor
+    base_total = sum(slot.base for slot in slots if slot.line is not None)
     facts = Facts(
         order=order,
         member=member,
         at=order.create_time or now,
-        line_categories=tuple(program.catalog.categories(line) for line in order.lines),
+        line_categories=categories,
         base_total=base_total,
         current_total=base_total,
     )
-    tree = Tree.of(program)
+    tree = Tree.of(program, promotions)
     cart = Cart.start(slots, facts)
 
     share = settings.max_discount_percent
@@ -85,16 +121,16 @@ def calculate(
     if share is not None:
         num, den = share.as_integer_ratio()
         budget = base_total * num // (100 * den)
-    cart = Arbiter(tree, DiscountStage(program, currency, budget), chosen).run(cart)
+    cart = Arbiter(tree, DiscountStage(program, currency, budget), pickers).run(cart)
     discounted = list(cart.totals)
     cart.next_stage()
-    redemptions = redeem(program, order, member, cart)
+    redemptions = redeem(program, order, member, cart, promotions)
     paid = list(cart.totals)
     cart.next_stage()
     accrue = AccrueStage(program, member, currency, discounted, paid)
-    cart = Arbiter(tree, accrue, chosen).run(cart)
+    cart = Arbiter(tree, accrue, pickers).run(cart)
     cart.next_stage()
-    to_issue = codes.issue(program, cart)
+    to_issue = codes.issue(promotions, cart)
 
     points = _points(program, member, cart, redemptions)
     lines = tuple(
@@ -111,10 +147,36 @@ def calculate(
     if slots[-1].line is None:
         delivery = Money.of_minor(cart.totals[-1], currency)
         order_level = _applied(program, cart.records[-1], currency, facts.at)
-    final_total = Money.of_minor(sum(line.final_total.minor for line in lines), currency)
+    final_minor = sum(cart.totals[i] for i, slot in enumerate(slots) if slot.line is not None)
+    final_total = Money.of_minor(final_minor, currency)
     discount = Money.of_minor(
-        base_total - final_total.minor + order.delivery_cost.minor - delivery.minor, currency
+        base_total - final_minor + order.delivery_cost.minor - delivery.minor, currency
     )
+    shown = messages.render(
+        program, promotions, cart, _figures(order, member, points, discount, final_total)
+    )
+    return cart, CalculatedOrder(
+        order=order,
+        member=member,
+        now=now,
+        lines=lines,
+        delivery_cost=delivery,
+        points=points,
+        promo_codes=codes.statuses(promotions, order, cart),
+        codes_to_issue=to_issue,
+        messages=shown,
+        applied=order_level,
+    )
+
+
+def _figures(
+    order: Order,
+    member: Member | None,
+    points: tuple[PointsSummary, ...],
+    discount: Money,
+    final_total: Money,
+) -> dict[str, dict[str, str]]:
+    """Placeholder values for messages, per currency eid ("" = no currency)."""
     common = {
         "discount": str(discount),
         "final_total": str(final_total),
@@ -128,20 +190,7 @@ def calculate(
             "accrued": str(summary.accrued),
             "redeemed": str(summary.redeemed),
         }
-    shown = messages.render(program, cart, figures)
-    return CalculatedOrder(
-        order=order,
-        member=member,
-        now=now,
-        lines=lines,
-        delivery_cost=delivery,
-        points=points,
-        promo_codes=codes.statuses(program, order, cart),
-        codes_to_issue=to_issue,
-        messages=shown,
-        applied=order_level,
-        trace=tuple(cart.trace[p.key] for p in program.promotions),
-    )
+    return figures
 
 
 def _applied(
@@ -153,7 +202,7 @@ def _applied(
 
 def _one(program: Program, record: Record, currency: str, at: dt.datetime) -> AppliedPromotion:
     promotion = record.promotion
-    points = _currency(program, record.currency) if record.currency else None
+    points = program.currencies_by_eid[record.currency] if record.currency else None
     expires = None
     if promotion.type == "accrue_points" and points and points.lifetime_days:
         expires = at + dt.timedelta(days=points.lifetime_days)
@@ -167,10 +216,6 @@ def _one(program: Program, record: Record, currency: str, at: dt.datetime) -> Ap
         expiration_date=expires,
         limited=record.limited,
     )
-
-
-def _currency(program: Program, eid: str) -> PointsCurrency:
-    return next(c for c in program.currencies if c.eid == eid)
 
 
 def _points(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import decimal
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import attrs
@@ -40,6 +40,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 MAX_MAJOR_DIGITS = 15  # 10^15 units of any currency is more money than exists; beyond is hostile
+_LIMIT = {exp: 10 ** (MAX_MAJOR_DIGITS + exp) for exp in range(5)}  # the same bound, in minor units
 _NUMBER = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?")
 _CTX = decimal.Context(
     prec=80,
@@ -63,17 +64,19 @@ def div_round(numerator: int, denominator: int, mode: Rounding) -> int:
     if denominator <= 0:
         raise ValueError("denominator must be positive")
     quotient, remainder = divmod(abs(numerator), denominator)
-    if remainder:
-        twice = 2 * remainder
-        bump = {
-            Rounding.DOWN: False,
-            Rounding.UP: True,
-            Rounding.HALF_UP: twice >= denominator,
-            Rounding.HALF_DOWN: twice > denominator,
-            Rounding.HALF_EVEN: twice > denominator or (twice == denominator and quotient % 2 == 1),
-        }[mode]
-        quotient += bump
+    if remainder and _BUMP[mode](quotient, 2 * remainder, denominator):
+        quotient += 1
     return quotient if numerator >= 0 else -quotient
+
+
+# Round the magnitude up? Given (quotient, 2 × remainder, denominator), remainder > 0.
+_BUMP: dict[Rounding, Callable[[int, int, int], bool]] = {
+    Rounding.DOWN: lambda q, twice, d: False,
+    Rounding.UP: lambda q, twice, d: True,
+    Rounding.HALF_UP: lambda q, twice, d: twice >= d,
+    Rounding.HALF_DOWN: lambda q, twice, d: twice > d,
+    Rounding.HALF_EVEN: lambda q, twice, d: twice > d or (twice == d and q % 2 == 1),
+}
 
 
 def exponent(currency: str, path: Path = ("currency",)) -> int:
@@ -125,15 +128,17 @@ class Money:
 
     amount: Decimal = attrs.field(validator=_check_amount)
     currency: str = attrs.field()
+    _minor: int = attrs.field(init=False, eq=False, repr=False)  # derived once; hot loops read it
 
     @currency.validator
     def _known(self, attribute: attrs.Attribute[str], value: str) -> None:
         exponent(value)
 
     def __attrs_post_init__(self) -> None:
-        step = Decimal(1).scaleb(-exponent(self.currency))
-        amount = self.amount.quantize(step, context=_CTX)
+        exp = exponent(self.currency)
+        amount = self.amount.quantize(Decimal(1).scaleb(-exp), context=_CTX)
         object.__setattr__(self, "amount", amount.copy_abs() if amount.is_zero() else amount)
+        object.__setattr__(self, "_minor", int(amount.scaleb(exp, context=_CTX)))
 
     @classmethod
     def parse(cls, value: object, currency: str, path: Path = ()) -> Money:
@@ -143,8 +148,19 @@ class Money:
 
     @classmethod
     def of_minor(cls, minor: int, currency: str) -> Money:
-        """Money from integer minor units (kopeks, cents, yen)."""
-        return cls(Decimal(minor).scaleb(-exponent(currency), context=_CTX), currency)
+        """Money from integer minor units (kopeks, cents, yen).
+
+        The engine's hot path: an int scaled by the exponent is exact by construction, so only
+        the bounds are checked, not re-derived.
+        """
+        exp = exponent(currency)
+        if abs(minor) >= _LIMIT[exp]:
+            return cls(Decimal(minor).scaleb(-exp, context=_CTX), currency)  # raises, with path
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", Decimal(minor).scaleb(-exp, context=_CTX))
+        object.__setattr__(money, "currency", currency)
+        object.__setattr__(money, "_minor", minor)
+        return money
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -153,7 +169,7 @@ class Money:
     @property
     def minor(self) -> int:
         """The amount in integer minor units; exact by construction."""
-        return int(self.amount.scaleb(exponent(self.currency), context=_CTX))
+        return self._minor
 
     def __str__(self) -> str:
         """The wire form: ``'139500.00'`` for RUB, ``'1500'`` for JPY."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
@@ -183,8 +184,23 @@ class CalculatedOrder:
     promo_codes: tuple[CodeStatus, ...] = ()
     codes_to_issue: tuple[CodesToIssue, ...] = ()
     messages: tuple[MessageOut, ...] = ()
-    applied: tuple[AppliedPromotion, ...] = ()  # order-level: code_issue and message
-    trace: tuple[TraceEntry, ...] = ()
+    applied: tuple[AppliedPromotion, ...] = ()  # order-level: delivery discounts and points
+    explain: Callable[[], tuple[TraceEntry, ...]] = attrs.field(default=tuple, eq=False, repr=False)
+    _trace: tuple[TraceEntry, ...] | None = attrs.field(
+        init=False, default=None, eq=False, repr=False
+    )
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """Every promotion, in program order: applied or not, and why.
+
+        Derived on first use by judging every promotion in full (the calculation itself only
+        judges the candidates the program's index finds), so it costs one more calculation.
+        """
+        if self._trace is None:
+            object.__setattr__(self, "_trace", self.explain())
+        assert self._trace is not None
+        return self._trace
 
     @property
     def at(self) -> dt.datetime:

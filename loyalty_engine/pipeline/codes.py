@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..conditions import All, AnyOf, Condition, PromoCodeEntered
 from ..model import Order, PromoCode
 from ..program.benefits import IssueCodes
-from ..program.program import Program
 from ..program.promotion import Promotion
 from ..result import CodeState, CodeStatus, CodesToIssue, Reason
 from .cart import Cart
 from .eligibility import candidate_slots
 
 
-def issue(program: Program, cart: Cart) -> tuple[CodesToIssue, ...]:
+def issue(promotions: Iterable[Promotion], cart: Cart) -> tuple[CodesToIssue, ...]:
     """Every live code_issue promotion whose conditions hold declares its codes (no arbitration)."""
     out = []
-    for promotion in ranked(program, IssueCodes):
+    for promotion in ranked(promotions, IssueCodes):
         if candidate_slots(promotion, cart, delivery=True) is None:
             continue
         benefit = promotion.benefit
@@ -37,9 +36,9 @@ def issue(program: Program, cart: Cart) -> tuple[CodesToIssue, ...]:
     return tuple(out)
 
 
-def statuses(program: Program, order: Order, cart: Cart) -> tuple[CodeStatus, ...]:
+def statuses(promotions: Iterable[Promotion], order: Order, cart: Cart) -> tuple[CodeStatus, ...]:
     """A code is ``applied`` when a promotion that applied asked for it in its conditions."""
-    applied = [p for p in program.promotions if (e := cart.trace.get(p.key)) and e.applied]
+    applied = [p for p in promotions if (e := cart.trace.get(p.key)) and e.applied]
     out = []
     for code in order.promo_codes:
         unlocked = tuple(p.external_id for p in applied if _asks_for(p, code))
@@ -67,8 +66,6 @@ def _code_conditions(condition: Condition) -> Iterator[PromoCodeEntered]:
             yield from _code_conditions(inner)
 
 
-def ranked(program: Program, kind: type) -> list[Promotion]:
+def ranked(promotions: Iterable[Promotion], kind: type) -> list[Promotion]:
     """The program's promotions with a ``kind`` benefit, in evaluation order."""
-    return sorted(
-        (p for p in program.promotions if isinstance(p.benefit, kind)), key=lambda p: p.rank
-    )
+    return sorted((p for p in promotions if isinstance(p.benefit, kind)), key=lambda p: p.rank)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..program.benefits import Message
 from ..program.program import Program
+from ..program.promotion import Promotion
 from ..result import MessageOut, Reason
 from .cart import Cart
 from .codes import ranked
@@ -13,7 +14,10 @@ from .eligibility import candidate_slots
 
 
 def render(
-    program: Program, cart: Cart, figures: Mapping[str, Mapping[str, str]]
+    program: Program,
+    promotions: Iterable[Promotion],
+    cart: Cart,
+    figures: Mapping[str, Mapping[str, str]],
 ) -> tuple[MessageOut, ...]:
     """Every live message promotion whose conditions hold, rendered in evaluation order.
 
@@ -21,7 +25,7 @@ def render(
     """
     out = []
     first = program.currencies[0].eid if program.currencies else ""
-    for promotion in ranked(program, Message):
+    for promotion in ranked(promotions, Message):
         if candidate_slots(promotion, cart, delivery=True) is None:
             continue
         benefit = promotion.benefit

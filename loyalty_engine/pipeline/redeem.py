@@ -70,11 +70,17 @@ def requested_currencies(program: Program, order: Order) -> list[PointsCurrency 
     return resolved
 
 
-def redeem(program: Program, order: Order, member: Member | None, cart: Cart) -> list[Redemption]:
+def redeem(
+    program: Program,
+    order: Order,
+    member: Member | None,
+    cart: Cart,
+    promotions: Sequence[Promotion],
+) -> list[Redemption]:
     """Run every redeem request against the cart; promotions nobody asked for are noted too."""
     outcomes = []
     contenders = sorted(
-        (p for p in program.promotions if isinstance(p.benefit, Redeem)),
+        (p for p in promotions if isinstance(p.benefit, Redeem)),
         key=lambda promotion: promotion.rank,
     )
     for request, currency in zip(order.redeem, requested_currencies(program, order), strict=True):

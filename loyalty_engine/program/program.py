@@ -18,6 +18,7 @@ from ..model import Line, PointsCurrency, PointsRef
 from ..money import Rounding
 from ..validators import of_type, one_of
 from .benefits import AccrualBase, Message, Redeem
+from .index import PromotionIndex
 from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, Scope
 
 Indivisible = Literal["keep_uniform", "breakdown"]
@@ -43,17 +44,16 @@ class Settings:
         default="base", validator=one_of(("base", "discounted", "paid"))
     )
 
+    root: Group = attrs.field(init=False, eq=False, repr=False)  # the root group these describe
+
     def __attrs_post_init__(self) -> None:
         share = self.max_discount_percent
         if share is not None and (
             not isinstance(share, Decimal) or not share.is_finite() or not 0 <= share <= 100
         ):
             raise ValidationError(("max_discount_percent",), share, "must be a decimal in 0..100")
-        Group(id=ROOT, choice=self.choice)  # the same check as any group's choice
-
-    @property
-    def root(self) -> Group:
-        return Group(id=ROOT, choice=self.choice, scope=self.scope, compounding=self.compounding)
+        root = Group(id=ROOT, choice=self.choice, scope=self.scope, compounding=self.compounding)
+        object.__setattr__(self, "root", root)
 
 
 def _categories(
@@ -108,9 +108,16 @@ class Program:
     catalog: Catalog = attrs.Factory(Catalog)
     groups: tuple[Group, ...] = attrs.field(default=(), converter=_groups)
     promotions: tuple[Promotion, ...] = attrs.field(default=(), converter=_promotions)
+    # derived once, here, so that every calculation finds its candidates in O(order size)
+    index: PromotionIndex = attrs.field(init=False, eq=False, repr=False)
+    groups_by_id: dict[str, Group] = attrs.field(init=False, eq=False, repr=False)
+    currencies_by_eid: dict[str, PointsCurrency] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         ValidationErrors.collect(self._problems())
+        object.__setattr__(self, "index", PromotionIndex.of(self.promotions))
+        object.__setattr__(self, "groups_by_id", {g.id: g for g in self.groups})
+        object.__setattr__(self, "currencies_by_eid", {c.eid: c for c in self.currencies})
 
     def _problems(self) -> Iterable[ValidationError]:
         eids: set[str] = set()
@@ -164,11 +171,7 @@ class Program:
         return next((c for c in self.currencies if c.matches(ref)), None)
 
     def group(self, group_id: str) -> Group:
-        return (
-            self.settings.root
-            if group_id == ROOT
-            else next(g for g in self.groups if g.id == group_id)
-        )
+        return self.settings.root if group_id == ROOT else self.groups_by_id[group_id]
 
     def to_dict(self) -> dict[str, object]:
         """The program as a plain document in the file format; ``program_from_dict`` reads it."""

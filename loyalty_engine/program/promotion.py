@@ -69,10 +69,21 @@ class Promotion:
     start: dt.datetime | None = attrs.field(default=None, validator=aware)
     end: dt.datetime | None = attrs.field(default=None, validator=aware)
     is_active: bool = attrs.field(default=True, validator=of_type(bool))
+    # derived from the fields above at construction; the engine reads them per order
+    type: PromotionType = attrs.field(init=False, eq=False, repr=False)
+    """The wire ``type``: discount, accrue_points, redeem_points, code_issue or message."""
+    key: tuple[str, str] = attrs.field(init=False, eq=False, repr=False)
+    """Identity within a program: the seeds reuse one external_id for accrue and redeem."""
+    rank: tuple[int, str] = attrs.field(init=False, eq=False, repr=False)
+    """Evaluation order among siblings: higher priority first, ties by external_id."""
 
     def __attrs_post_init__(self) -> None:
         if type(self.benefit) not in TYPE_OF:
             raise ValidationError(("benefit",), self.benefit, "is not a benefit")
+        kind = TYPE_OF[type(self.benefit)]
+        object.__setattr__(self, "type", kind)
+        object.__setattr__(self, "key", (kind, self.external_id))
+        object.__setattr__(self, "rank", (-self.priority, self.external_id))
         if self.max_amount is not None and (
             not isinstance(self.max_amount, Decimal)
             or not self.max_amount.is_finite()
@@ -83,21 +94,6 @@ class Promotion:
             raise ValidationError(("max_amount",), str(self.max_amount), f"not for {self.type}")
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValidationError(("end",), self.end.isoformat(), "must be after start")
-
-    @property
-    def type(self) -> PromotionType:
-        """The wire ``type``: discount, accrue_points, redeem_points, code_issue or message."""
-        return TYPE_OF[type(self.benefit)]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """Identity within a program: the seeds reuse one external_id for accrue and redeem."""
-        return (self.type, self.external_id)
-
-    @property
-    def rank(self) -> tuple[int, str]:
-        """Evaluation order among siblings: higher priority first, ties by external_id."""
-        return (-self.priority, self.external_id)
 
     def live(self, at: dt.datetime) -> bool:
         """Switched on and inside its dates (start inclusive, end exclusive)."""
