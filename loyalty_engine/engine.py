@@ -10,11 +10,9 @@ currency, codes, messages and a trace entry for every promotion.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
-
-import attrs
 
 from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
 from .conditions import Facts
@@ -62,9 +60,8 @@ def calculate(
     categories = tuple(program.catalog.categories(line) for line in order.lines)
     positions = program.index.candidates(order_keys(order, member, categories))
     candidates = [program.promotions[i] for i in positions]
-    _, result = _run(program, order, member, now, chosen, categories, candidates)
     explain = partial(_explain, program, order, member, now, chosen, categories)
-    return attrs.evolve(result, explain=explain)
+    return _run(program, order, member, now, chosen, categories, candidates, explain)[1]
 
 
 def _explain(
@@ -76,7 +73,7 @@ def _explain(
     categories: tuple[frozenset[str], ...],
 ) -> tuple[TraceEntry, ...]:
     """The trace of every promotion: a run without the index, so each one is judged in full."""
-    cart, _ = _run(program, order, member, now, pickers, categories, program.promotions)
+    cart, _ = _run(program, order, member, now, pickers, categories, program.promotions, tuple)
     return tuple(cart.trace[p.key] for p in program.promotions)
 
 
@@ -88,6 +85,7 @@ def _run(
     pickers: Mapping[str, Picker],
     categories: tuple[frozenset[str], ...],
     promotions: Sequence[Promotion],
+    explain: Callable[[], tuple[TraceEntry, ...]],
 ) -> tuple[Cart, CalculatedOrder]:
     settings = program.settings
     currency = order.currency
@@ -166,6 +164,7 @@ def _run(
         codes_to_issue=to_issue,
         messages=shown,
         applied=order_level,
+        explain=explain,
     )
 
 

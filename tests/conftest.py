@@ -1,4 +1,4 @@
-"""Hypothesis profiles: ``ci`` (default; fast, derandomized) and ``deep`` (many examples).
+"""Hypothesis profiles: ``ci`` (default; fast, derandomized) and ``deep`` (100,000 examples).
 
 Select with ``LOYALTY_HYPOTHESIS_PROFILE=deep python -m pytest tests/properties``.
 """

@@ -9,9 +9,8 @@ remainder (weights = each line's base), so the line figures add up to the order 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from fractions import Fraction
+from decimal import Decimal
 
 import attrs
 
@@ -46,13 +45,14 @@ class AccrueStage:
         chosen = candidate_slots(promotion, cart, delivery=False)
         if chosen is None:
             return
-        points = next(c for c in self.program.currencies if c.eid == benefit.currency)
+        points = self.program.currencies_by_eid[benefit.currency]
         kind = "base" if isinstance(benefit, AccrueFixed) else benefit.base
         weights = [self._base(kind or self.program.settings.accrual_base, cart, i) for i in chosen]
-        raw = self._points(benefit, sum(weights), promotion) * self._multiplier(benefit)
-        earned = math.floor(raw * 10**points.precision)
+        num, den = self._points(benefit, sum(weights), promotion)
+        factor_num, factor_den = self._multiplier(benefit)
+        earned = num * factor_num * 10**points.precision // (den * factor_den)  # rounds down
         capped = promotion.max_amount is not None and earned > (
-            limit := math.floor(Fraction(promotion.max_amount) * 10**points.precision)
+            limit := _floor_units(promotion.max_amount, points.precision)
         )
         if capped:
             earned = limit
@@ -83,17 +83,24 @@ class AccrueStage:
         benefit: AccruePercent | AccruePerSpend | AccrueFixed,
         total: int,
         promotion: Promotion,
-    ) -> Fraction:
-        """Points (not yet rounded) for ``total`` minor units of accrual base."""
-        major = Fraction(total, 10 ** exponent(self.currency))
+    ) -> tuple[int, int]:
+        """Points for ``total`` minor units of accrual base, as an exact fraction (num, den)."""
         if isinstance(benefit, AccruePercent):
-            return major * Fraction(benefit.percent) / 100
+            num, den = benefit.percent.as_integer_ratio()
+            return total * num, den * 100 * 10 ** exponent(self.currency)
         if isinstance(benefit, AccruePerSpend):
-            per = minor_units(benefit.per, self.currency, promotion)
-            return total // per * Fraction(benefit.points)
-        return Fraction(benefit.points)
+            num, den = benefit.points.as_integer_ratio()
+            return total // minor_units(benefit.per, self.currency, promotion) * num, den
+        return benefit.points.as_integer_ratio()
 
-    def _multiplier(self, benefit: AccruePercent | AccruePerSpend | AccrueFixed) -> Fraction:
+    def _multiplier(self, benefit: AccruePercent | AccruePerSpend | AccrueFixed) -> tuple[int, int]:
         tier = self.member.tier if self.member is not None else None
-        factors = dict(benefit.tier_multipliers)
-        return Fraction(factors[tier]) if tier in factors else Fraction(1)
+        for name, factor in benefit.tier_multipliers:
+            if name == tier:
+                return factor.as_integer_ratio()
+        return 1, 1
+
+
+def _floor_units(amount: Decimal, precision: int) -> int:
+    num, den = amount.as_integer_ratio()
+    return int(num * 10**precision // den)
