@@ -233,6 +233,7 @@ class Line:
             )
 
 
+# One typed converter per element type: mypy's attrs plugin cannot bind a generic one at call sites.
 def _lines(values: Iterable[Line]) -> tuple[Line, ...]:
     return tuple(values)
 
