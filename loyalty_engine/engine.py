@@ -1,10 +1,12 @@
 """``calculate``: order + member + program + time → calculated order. Pure: no I/O, no clock.
 
-How this works: the order becomes slots in integer minor units (one per line, plus the delivery
+How this works: the program's index names the promotions that could apply to this order (the
+candidates). The order becomes slots in integer minor units (one per line, plus the delivery
 when the program lets discounts reach it). The stages run in a fixed order on one working cart:
 discount (through the arbitration tree) → redeem → accrue (through the tree) → code_issue →
 message. The cart is then turned back into values: line totals, applied promotions, points per
-currency, codes, messages and a trace entry for every promotion.
+currency, codes and messages. The trace of every promotion is derived when first read, by the
+same run over all promotions (``_explain``).
 """
 
 from __future__ import annotations
