@@ -17,17 +17,19 @@ from typing import Literal, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .model import Fields, Member, Order, aware, not_blank
+from .model import Fields, Member, Order, aware, not_blank, to_texts
 from .money import exponent
 from .validators import one_of
 
 Basis = Literal["base", "current"]
 
 
-def _texts(values: Iterable[str]) -> frozenset[str]:
-    if isinstance(values, str):  # a bare string is almost always a forgotten list
-        raise ValidationError(("values",), values, "must be a list of strings")
-    return frozenset(values)
+def _values(values: Iterable[str]) -> frozenset[str]:
+    return to_texts(values, "values")
+
+
+def _codes(values: Iterable[str]) -> frozenset[str]:
+    return to_texts(values, "codes")
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[frozenset[str]], value: object) -> None:
@@ -65,7 +67,7 @@ def _money_minor(amount: Decimal, facts: Facts) -> Decimal:
 class Endpoint:
     """The order came through one of these touchpoints (``site``, ``bot``)."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "endpoint"
 
     def holds(self, facts: Facts) -> bool:
@@ -76,7 +78,7 @@ class Endpoint:
 class Region:
     """The order's region is one of these."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "region"
 
     def holds(self, facts: Facts) -> bool:
@@ -87,7 +89,7 @@ class Region:
 class OrderTag:
     """The order carries at least one of these tags."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "order_tag"
 
     def holds(self, facts: Facts) -> bool:
@@ -98,7 +100,7 @@ class OrderTag:
 class MemberTier:
     """The member is in one of these tiers (a guest is in none)."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "tier"
 
     def holds(self, facts: Facts) -> bool:
@@ -109,7 +111,7 @@ class MemberTier:
 class MemberSegment:
     """The member belongs to at least one of these segments."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "segment"
 
     def holds(self, facts: Facts) -> bool:
@@ -120,7 +122,7 @@ class MemberSegment:
 class MemberTag:
     """The member carries at least one of these tags."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "member_tag"
 
     def holds(self, facts: Facts) -> bool:
@@ -131,7 +133,7 @@ class MemberTag:
 class PromoCodeEntered:
     """The customer entered one of ``codes`` (any code when empty), optionally from ``pool_id``."""
 
-    codes: frozenset[str] = attrs.field(default=(), converter=_texts)
+    codes: frozenset[str] = attrs.field(default=frozenset(), converter=_codes)
     pool_id: int | None = None
     kind = "promo_code"
 
@@ -143,14 +145,16 @@ class PromoCodeEntered:
         )
 
 
-def _bounds(instance: LineCount | ItemCount, attribute: object, value: int | None) -> None:
+def _bounds(
+    instance: LineCount | ItemCount, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValidationError(("min",), value, "must be a non-negative integer")
+        raise ValidationError((attribute.name,), value, "must be a non-negative integer")
 
 
-def _ordered(low: object, high: object) -> None:
+def _ordered(low: object, high: object, names: tuple[str, str] = ("min", "max")) -> None:
     if low is not None and high is not None and low > high:  # type: ignore[operator]
-        raise ValidationError(("max",), high, f"is below min {low}")
+        raise ValidationError((names[1],), high, f"is below {names[0]} {low}")
 
 
 @attrs.frozen
@@ -228,7 +232,7 @@ class Dates:
     kind = "dates"
 
     def __attrs_post_init__(self) -> None:
-        _ordered(self.start, self.end)
+        _ordered(self.start, self.end, ("start", "end"))
 
     def holds(self, facts: Facts) -> bool:
         return (self.start is None or facts.at >= self.start) and (
@@ -281,7 +285,7 @@ def _some_line(condition: Product | Sku | Category | CustomField, facts: Facts) 
 class Product:
     """The line's ``product`` is one of these."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "product"
 
     def selects(self, facts: Facts, index: int) -> bool:
@@ -295,7 +299,7 @@ class Product:
 class Sku:
     """The line's ``sku`` is one of these."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "sku"
 
     def selects(self, facts: Facts, index: int) -> bool:
@@ -309,7 +313,7 @@ class Sku:
 class Category:
     """The line is in one of these categories (program catalog, or the line's own categories)."""
 
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     kind = "category"
 
     def selects(self, facts: Facts, index: int) -> bool:
@@ -324,7 +328,7 @@ class CustomField:
     """A custom field equals one of ``values`` (compared as text); ``scope`` = order or line."""
 
     field: str = attrs.field(validator=not_blank)
-    values: frozenset[str] = attrs.field(converter=_texts, validator=_non_empty)
+    values: frozenset[str] = attrs.field(converter=_values, validator=_non_empty)
     scope: Literal["order", "line"] = attrs.field(
         default="order", validator=one_of(("order", "line"))
     )

@@ -44,8 +44,23 @@ def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise ValidationError((attribute.name,), value, "must be a timezone-aware datetime")
 
 
-def _texts(values: Iterable[str]) -> frozenset[str]:
+def to_texts(values: Iterable[str], name: str) -> frozenset[str]:
+    """Converter body: a frozenset of strings; a bare string (a forgotten list) is refused."""
+    if isinstance(values, str):
+        raise ValidationError((name,), values, "must be a list of strings")
     return frozenset(values)
+
+
+def _categories(values: Iterable[str]) -> frozenset[str]:
+    return to_texts(values, "categories")
+
+
+def _tags(values: Iterable[str]) -> frozenset[str]:
+    return to_texts(values, "tags")
+
+
+def _segments(values: Iterable[str]) -> frozenset[str]:
+    return to_texts(values, "segments")
 
 
 def _each_text(instance: object, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
@@ -188,6 +203,12 @@ class RedeemRequest:
             raise ValidationError(("amount",), value, "must not be negative")
 
 
+def _money(value: object) -> Money:
+    if not isinstance(value, Money):
+        raise ValidationError(("base_price_per_item",), value, "must be Money")
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class Line:
     """One order line; prices are per item, and ``min_price_per_item`` is the floor."""
@@ -197,13 +218,13 @@ class Line:
     base_price_per_item: Money
     min_price_per_item: Money = attrs.field(
         default=attrs.Factory(
-            lambda self: Money.zero(self.base_price_per_item.currency), takes_self=True
+            lambda self: Money.zero(_money(self.base_price_per_item).currency), takes_self=True
         )
     )
     product: str | None = attrs.field(default=None, validator=optional_text)
     sku: str | None = attrs.field(default=None, validator=optional_text)
     categories: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_texts, validator=_each_text
+        default=frozenset(), converter=_categories, validator=_each_text
     )
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     line_number: int | None = None
@@ -259,7 +280,7 @@ class Order:
     create_time: dt.datetime | None = attrs.field(default=None, validator=aware)
     promo_codes: tuple[PromoCode, ...] = attrs.field(default=(), converter=_codes)
     redeem: tuple[RedeemRequest, ...] = attrs.field(default=(), converter=_requests)
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts, validator=_each_text)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, validator=_each_text)
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     delivery_cost: Money = attrs.field(
         default=attrs.Factory(lambda self: Money.zero(self.currency), takes_self=True)
@@ -320,9 +341,9 @@ class Member:
     balances: tuple[tuple[str, Balance], ...] = attrs.field(default=(), converter=_balances)
     tier: str | None = attrs.field(default=None, validator=optional_text)
     segments: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_texts, validator=_each_text
+        default=frozenset(), converter=_segments, validator=_each_text
     )
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts, validator=_each_text)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, validator=_each_text)
 
     def balance(self, eid: str) -> Balance:
         """The member's balance in ``eid``; zero when they have never held any."""

@@ -41,7 +41,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 MAX_MAJOR_DIGITS = 15  # 10^15 units of any currency is more money than exists; beyond is hostile
 _LIMIT = {exp: 10 ** (MAX_MAJOR_DIGITS + exp) for exp in range(5)}  # the same bound, in minor units
-_NUMBER = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?")
+_NUMBER = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?")  # ASCII only: \d takes any script
 _CTX = decimal.Context(
     prec=80,
     rounding=decimal.ROUND_HALF_UP,
