@@ -216,7 +216,7 @@ class OrderTotal:
         )
 
     def shortfall(self, facts: Facts) -> Decimal | None:
-        """How much more the customer must add to reach ``min`` (a near-miss hint), if anything."""
+        """Minor units the customer must add to reach ``min`` (a near-miss hint), if any."""
         if self.min is None or self.holds(facts):
             return None
         missing = _money_minor(self.min, facts) - self.total(facts)
@@ -265,6 +265,12 @@ class Hour:
     start: int = attrs.field(validator=one_of(range(24)))
     end: int = attrs.field(validator=one_of(range(1, 25)))
     kind = "hour"
+
+    def __attrs_post_init__(self) -> None:
+        if self.start == self.end:
+            raise ValidationError(
+                ("end",), self.end, "equals start: say 0 and 24 for the whole day"
+            )
 
     def holds(self, facts: Facts) -> bool:
         hour = facts.at.hour

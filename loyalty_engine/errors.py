@@ -40,6 +40,9 @@ class ValidationError(LoyaltyError, ValueError):
         self.path, self.value, self.reason = tuple(path), value, reason
         super().__init__(f"{render_path(self.path)}: {reason} (got {_show(value)})")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ValidationError, (self.path, self.value, self.reason))
+
     def at(self, *prefix: str | int) -> ValidationError:
         """The same error, seen from an enclosing document."""
         return ValidationError((*prefix, *self.path), self.value, self.reason)
@@ -49,11 +52,16 @@ class ValidationErrors(ValidationError):
     """Several problems in one document, all reported at once."""
 
     def __init__(self, errors: Sequence[ValidationError]) -> None:
+        if not errors:
+            raise ValueError("ValidationErrors needs at least one error")
         self.errors = tuple(errors)
         first = self.errors[0]
         super().__init__(first.path, first.value, first.reason)
         lines = [str(e) for e in self.errors]
         self.args = (f"{len(lines)} problem(s):\n  " + "\n  ".join(lines),)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ValidationErrors, (self.errors,))
 
     def at(self, *prefix: str | int) -> ValidationErrors:
         return ValidationErrors([e.at(*prefix) for e in self.errors])

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .money import Money, parse_decimal
+from .money import MAX_MAJOR_DIGITS, Money, exponent, parse_decimal
 from .validators import of_type, one_of
 
 MAX_LINES = 10_000  # far above any real cart; hostile carts fail fast instead of running long
@@ -31,6 +31,12 @@ def not_blank(instance: object, attribute: attrs.Attribute[Any], value: object) 
         raise ValidationError((attribute.name,), value, "must be a non-empty string")
     if len(value) > MAX_TEXT:
         raise ValidationError((attribute.name,), value, f"longer than {MAX_TEXT} characters")
+
+
+def decimal(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A Decimal field holds a Decimal: a str or int would be stored as given, unconverted."""
+    if not isinstance(value, Decimal):
+        raise ValidationError((attribute.name,), value, "must be a Decimal")
 
 
 def optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -124,9 +130,9 @@ class PointsCurrency:
         default=0,
         validator=[of_type(int), one_of(range(7))],
     )
-    redeem_rate: Decimal = attrs.field(default=Decimal(1))
+    redeem_rate: Decimal = attrs.field(default=Decimal(1), validator=decimal)
     lifetime_days: int | None = attrs.field(default=None)
-    initial_balance: Decimal = attrs.field(default=Decimal(0))
+    initial_balance: Decimal = attrs.field(default=Decimal(0), validator=decimal)
     qualifying: bool = False  # counts toward tiers rather than being spent
 
     @iid.validator
@@ -195,7 +201,7 @@ class RedeemRequest:
     """The customer asks to pay ``amount`` points of ``currency``."""
 
     currency: PointsRef
-    amount: Decimal = attrs.field()
+    amount: Decimal = attrs.field(validator=decimal)
 
     @amount.validator
     def _amount(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -307,6 +313,9 @@ class Order:
                     ("lines", index, "external_id"), line.external_id, "duplicate line id"
                 )
             seen.add(line.external_id)
+        minor = sum(line.base_price_per_item.minor * line.count for line in self.lines)
+        if minor >= 10 ** (MAX_MAJOR_DIGITS + exponent(self.currency)):
+            raise ValidationError(("lines",), len(self.lines), "order total reaches 10^15")
         if self.delivery_cost.currency != self.currency or self.delivery_cost.amount < 0:
             raise ValidationError(("delivery_cost",), str(self.delivery_cost), "invalid")
 
@@ -321,8 +330,8 @@ class Order:
 class Balance:
     """A member's points in one currency: ``active`` is spendable now, ``total`` includes held."""
 
-    active: Decimal
-    total: Decimal
+    active: Decimal = attrs.field(validator=decimal)
+    total: Decimal = attrs.field(validator=decimal)
 
     def __attrs_post_init__(self) -> None:
         parse_decimal(self.active, ("active",), places=MAX_POINTS_PRECISION)

@@ -501,3 +501,10 @@ def test_values_are_stored_as_frozensets() -> None:
     assert c.Endpoint(["b", "a", "a"]) == c.Endpoint(["a", "b"])
     assert c.Weekday([7, 6, 6]).days == frozenset({6, 7})
     assert c.PromoCodeEntered().codes == frozenset()
+
+
+def test_hour_window_with_equal_ends_is_refused() -> None:
+    """6..6 is ambiguous (empty or all day); 0..24 says the whole day."""
+    with pytest.raises(ValidationError, match=r"^end: equals start"):
+        c.Hour(start=6, end=6)
+    assert c.Hour(start=0, end=24).start == 0

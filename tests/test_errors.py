@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from loyalty_engine.errors import (
@@ -177,3 +179,14 @@ def test_rule_and_ledger_errors_keep_their_message() -> None:
     """RuleError and LedgerError are plain exceptions carrying the given text."""
     assert str(RuleError("unknown mode 'x'")) == "unknown mode 'x'"
     assert str(LedgerError("nothing to refund")) == "nothing to refund"
+
+
+def test_errors_survive_pickling() -> None:
+    """Errors cross process boundaries (a process-pool what-if run) intact."""
+
+    one = ValidationError(("lines", 0, "count"), 0, "must be positive")
+    many = ValidationErrors([one, ValidationError(("a",), 1, "bad")])
+    assert str(pickle.loads(pickle.dumps(one))) == str(one)
+    assert [str(e) for e in pickle.loads(pickle.dumps(many)).errors] == [
+        str(e) for e in many.errors
+    ]

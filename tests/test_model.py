@@ -351,7 +351,7 @@ def test_member_collections_are_frozen_and_sorted() -> None:
     [
         (lambda: Member(profile_id=""), "profile_id: must be a non-empty string"),
         (lambda: Member(profile_id="m", tier=""), "tier: must be a non-empty string"),
-        (lambda: Balance(1.5, Decimal(1)), "active: must be a decimal string or an integer"),  # type: ignore[arg-type]
+        (lambda: Balance(1.5, Decimal(1)), "active: must be a Decimal (got 1.5)"),  # type: ignore[arg-type]
         (
             lambda: Balance(Decimal(1), Decimal("0.0000001")),
             "total: more decimals than the field allows",
@@ -383,7 +383,8 @@ def test_points_precision_bounds_are_accepted(precision: int) -> None:
         ({"precision": True}, "precision: must be int (got True)"),
         ({"redeem_rate": Decimal(0)}, "redeem_rate: must be positive (got Decimal('0'))"),
         ({"redeem_rate": Decimal("-0.5")}, "redeem_rate: must be positive (got Decimal('-0.5'))"),
-        ({"redeem_rate": 0.5}, "redeem_rate: must be a decimal string or an integer (got 0.5)"),
+        ({"redeem_rate": 0.5}, "redeem_rate: must be a Decimal (got 0.5)"),
+        ({"redeem_rate": "0.5"}, "redeem_rate: must be a Decimal (got '0.5')"),
         ({"redeem_rate": Decimal("0.0000001")}, "redeem_rate: more decimals than the field allows"),
         ({"iid": True}, "iid: must be an integer (got True)"),
         ({"iid": "1"}, "iid: must be an integer (got '1')"),
@@ -472,8 +473,10 @@ def test_redeem_request_amount() -> None:
         RedeemRequest(ref, Decimal(-1))
     with pytest.raises(ValidationError, match=r"^amount: more decimals than the field allows"):
         RedeemRequest(ref, Decimal("0.0000001"))
-    with pytest.raises(ValidationError, match=r"^amount: must be a decimal string or an integer"):
+    with pytest.raises(ValidationError, match=r"^amount: must be a Decimal \(got 1\.5\)"):
         RedeemRequest(ref, 1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^amount: must be a Decimal \(got '5'\)"):
+        RedeemRequest(ref, "5")  # type: ignore[arg-type]
 
 
 def test_promo_code_needs_a_code() -> None:
@@ -491,3 +494,11 @@ def test_values_are_frozen() -> None:
         made.currency = "USD"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         made.lines[0].count = 2  # type: ignore[misc]
+
+
+def test_an_order_total_beyond_the_money_bound_is_refused() -> None:
+    """Lines valid one by one cannot add up past 10^15: the order is refused when built."""
+    price = Money.parse("999999999999999.99", "RUB")
+    big = Line(external_id="a", product="p", count=1_000_000, base_price_per_item=price)
+    with pytest.raises(ValidationError, match=r"^lines: order total reaches 10\^15"):
+        Order(external_id="o", currency="RUB", lines=[big])
