@@ -17,7 +17,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .model import Fields, Member, Order, aware, not_blank, to_texts
+from .model import Fields, Member, Order, PromoCode, aware, not_blank, to_texts
 from .money import exponent
 from .validators import one_of
 
@@ -137,12 +137,14 @@ class PromoCodeEntered:
     pool_id: int | None = None
     kind = "promo_code"
 
-    def holds(self, facts: Facts) -> bool:
-        return any(
-            (not self.codes or code.code in self.codes)
-            and (self.pool_id is None or code.pool_id == self.pool_id)
-            for code in facts.order.promo_codes
+    def accepts(self, code: PromoCode) -> bool:
+        """Whether the entered ``code`` is one this condition asks for."""
+        return (not self.codes or code.code in self.codes) and (
+            self.pool_id is None or code.pool_id == self.pool_id
         )
+
+    def holds(self, facts: Facts) -> bool:
+        return any(self.accepts(code) for code in facts.order.promo_codes)
 
 
 def _bounds(

@@ -51,9 +51,9 @@ def statuses(promotions: Iterable[Promotion], order: Order, cart: Cart) -> tuple
 
 def _asks_for(promotion: Promotion, code: PromoCode) -> bool:
     return any(
-        (not c.codes or code.code in c.codes) and (c.pool_id is None or c.pool_id == code.pool_id)
+        wanted.accepts(code)
         for condition in promotion.conditions
-        for c in _code_conditions(condition)
+        for wanted in _code_conditions(condition)
     )
 
 
