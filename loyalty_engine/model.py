@@ -134,6 +134,7 @@ class PointsCurrency:
     lifetime_days: int | None = attrs.field(default=None)
     initial_balance: Decimal = attrs.field(default=Decimal(0), validator=decimal)
     qualifying: bool = False  # counts toward tiers rather than being spent
+    money_ratio: Decimal | None = attrs.field(default=None)  # points per money unit paid, at commit
 
     @iid.validator
     def _iid(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
@@ -150,6 +151,14 @@ class PointsCurrency:
     def _lifetime(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
         if value is not None and (not isinstance(value, int) or not 0 < value <= 36_500):
             raise ValidationError(("lifetime_days",), value, "must be in 1..36500 days")
+
+    @money_ratio.validator
+    def _ratio(self, attribute: attrs.Attribute[Decimal | None], value: Decimal | None) -> None:
+        if value is None:
+            return
+        decimal(self, attribute, value)
+        if parse_decimal(value, ("money_ratio",), places=6) <= 0:
+            raise ValidationError(("money_ratio",), value, "must be positive")
 
     @initial_balance.validator
     def _initial(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:

@@ -17,6 +17,7 @@ from ..errors import ValidationError, ValidationErrors
 from ..model import Line, PointsCurrency, PointsRef
 from ..money import Rounding
 from ..validators import of_type, one_of
+from .accounts import TierGroup, TriggerPromotion
 from .benefits import AccrualBase, Message, Redeem
 from .index import PromotionIndex
 from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, Scope
@@ -99,6 +100,14 @@ def _promotions(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
     return tuple(values)
 
 
+def _tier_groups(values: Iterable[TierGroup]) -> tuple[TierGroup, ...]:
+    return tuple(values)
+
+
+def _triggers(values: Iterable[TriggerPromotion]) -> tuple[TriggerPromotion, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Program:
     """Everything a calculation needs besides the order, the member and the time."""
@@ -108,6 +117,8 @@ class Program:
     catalog: Catalog = attrs.Factory(Catalog)
     groups: tuple[Group, ...] = attrs.field(default=(), converter=_groups)
     promotions: tuple[Promotion, ...] = attrs.field(default=(), converter=_promotions)
+    tier_groups: tuple[TierGroup, ...] = attrs.field(default=(), converter=_tier_groups)
+    trigger_promotions: tuple[TriggerPromotion, ...] = attrs.field(default=(), converter=_triggers)
     # derived once, here, so that every calculation finds its candidates in O(order size)
     index: PromotionIndex = attrs.field(init=False, eq=False, repr=False)
     groups_by_id: dict[str, Group] = attrs.field(init=False, eq=False, repr=False)
@@ -165,6 +176,28 @@ class Program:
             eid = _currency_of(promotion)
             if eid is not None and eid not in eids:
                 yield ValidationError((*path, "benefit", "currency"), eid, "no such currency")
+
+        qualifying = {c.eid for c in self.currencies if c.qualifying}
+        for i, tier_group in enumerate(self.tier_groups):
+            if tier_group.currency not in qualifying:
+                yield ValidationError(
+                    ("tier_groups", i, "currency"), tier_group.currency, "no such qualifying currency"
+                )
+        if len({g.id for g in self.tier_groups}) != len(self.tier_groups):
+            yield ValidationError(("tier_groups",), [g.id for g in self.tier_groups], "duplicate id")
+        for i, trigger in enumerate(self.trigger_promotions):
+            for side in ("accrual_rules", "redeem_rules"):
+                for j, rule in enumerate(getattr(trigger, side)):
+                    if rule.currency not in eids:
+                        yield ValidationError(
+                            ("trigger_promotions", i, side, j, "currency"),
+                            rule.currency,
+                            "no such currency",
+                        )
+        for name in ("id", "external_id"):
+            values = [getattr(t, name) for t in self.trigger_promotions]
+            if len(set(values)) != len(values):
+                yield ValidationError(("trigger_promotions",), values, f"duplicate {name}")
 
     def currency(self, ref: PointsRef) -> PointsCurrency | None:
         """The currency ``ref`` names, or ``None``."""

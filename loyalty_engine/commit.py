@@ -1,0 +1,400 @@
+"""``commit`` (preorder_commit): recalculate, compare with what the customer saw, post effects.
+
+What makes a commit ``outdated`` (the docs say only "price has changed"): the order is calculated
+again for the member as they stand now, and compared with the request — the final total, every
+line's final price, and every discount, accrual and redemption (type, promotion, money amount,
+points, currency), both ways: one that disappeared, changed or newly appeared is a difference.
+``code_issue`` and ``message`` promotions the customer was promised must still apply; ones that
+apply unasked are delivered anyway (they cost nothing; seed 004 shows an unrequested message). A
+single-use promo code that was used meanwhile is a difference too. Any difference → ``outdated``
+with the list of differences and no effects at all.
+
+Otherwise the effects, in this order: the redemption and the accrual transactions (one per
+currency and promotion, ``transaction_eid`` = ``order:<external_id>:<type>:<promotion>``, so a
+repeated commit can never post twice), qualification points for currencies with a
+``money_ratio`` (on the final total paid in money), codes taken from the pools, entered single-use
+codes marked used, and the messages. ``points_changes`` reports each touched currency's total
+balance after the order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+
+from .arbitration import Picker
+from .engine import calculate
+from .errors import LedgerError, ValidationError
+from .ledger.journal import Transaction
+from .ledger.members import Membership
+from .model import Order, PointsCurrency, PointsRef
+from .money import Money
+from .pools import CodePool
+from .program.benefits import PromotionType
+from .program.program import Program
+from .result import AppliedPromotion, CalculatedOrder, CodeState, MessageOut
+
+_MONEY_TYPES = ("discount", "accrue_points", "redeem_points")
+
+
+@attrs.frozen(kw_only=True)
+class RequestedPromotion:
+    """A promotion as the customer saw it; a field left ``None`` is not compared."""
+
+    type: PromotionType
+    external_id: str
+    amount: Money | None = None
+    points: Decimal | None = None
+    currency: PointsRef | None = None
+
+    @classmethod
+    def of(cls, applied: AppliedPromotion) -> RequestedPromotion:
+        currency = applied.currency
+        return cls(
+            type=applied.type,
+            external_id=applied.external_id,
+            amount=applied.amount,
+            points=applied.points,
+            currency=PointsRef(currency.iid, currency.eid) if currency else None,
+        )
+
+
+def _promotions(values: Iterable[RequestedPromotion]) -> tuple[RequestedPromotion, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class RequestedLine:
+    external_id: str
+    final_price_per_item: Money | None = None
+    promotions: tuple[RequestedPromotion, ...] = attrs.field(default=(), converter=_promotions)
+
+
+def _lines(values: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class Requested:
+    """What the customer confirmed: the preorder's answer, sent back (``requested_promotions``)."""
+
+    lines: tuple[RequestedLine, ...] = attrs.field(default=(), converter=_lines)
+    promotions: tuple[RequestedPromotion, ...] = attrs.field(default=(), converter=_promotions)
+    final_total_price: Money | None = None
+
+    @classmethod
+    def of(cls, result: CalculatedOrder) -> Requested:
+        """Exactly what ``result`` showed: committing it unchanged succeeds."""
+        order_level = [RequestedPromotion.of(a) for a in result.applied]
+        order_level += [
+            RequestedPromotion(type="code_issue", external_id=c.external_id)
+            for c in result.codes_to_issue
+        ]
+        order_level += [
+            RequestedPromotion(type="message", external_id=m.external_id) for m in result.messages
+        ]
+        return cls(
+            lines=[
+                RequestedLine(
+                    external_id=line.line.external_id,
+                    final_price_per_item=line.final_price_per_item,
+                    promotions=[RequestedPromotion.of(a) for a in line.applied],
+                )
+                for line in result.lines
+            ],
+            promotions=order_level,
+            final_total_price=result.final_total_price,
+        )
+
+
+class CommitStatus(enum.Enum):
+    SUCCESS = "success"
+    OUTDATED = "outdated"
+
+
+class Target(enum.Enum):
+    """``processing_target``: effects produced now, or a replay of an earlier commit."""
+
+    IMMEDIATE = "immediate"
+    PROCESSED = "processed"
+
+
+@attrs.frozen
+class Difference:
+    """One thing that changed since the preorder: where, what was asked, what is true now."""
+
+    path: str
+    requested: str | None
+    actual: str | None
+
+
+@attrs.frozen(kw_only=True)
+class PointsChange:
+    """``points_changes`` row: the total balance after the order, and what it moved."""
+
+    currency: PointsCurrency
+    balance: Decimal
+    accrued: Decimal
+    redeemed: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class IssuedCodes:
+    """``issued_promocodes`` row; ``missing`` counts codes the pool could not supply."""
+
+    external_id: str
+    name: str
+    pool_id: int
+    pool_name: str
+    codes: tuple[str, ...]
+    missing: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CommitResult:
+    external_id: str
+    status: CommitStatus
+    processing_target: Target | None  # None when outdated
+    calculation: CalculatedOrder | None = None
+    differences: tuple[Difference, ...] = ()
+    points_changes: tuple[PointsChange, ...] = ()
+    issued: tuple[IssuedCodes, ...] = ()
+    messages: tuple[MessageOut, ...] = ()
+    effects: tuple[Transaction, ...] = ()  # rows to store; empty when outdated or replayed
+    membership: Membership | None = None  # the member after the order (unchanged if no effects)
+    pools: tuple[CodePool, ...] = ()  # every pool passed in, after the order
+
+
+def commit(
+    program: Program,
+    order: Order,
+    requested: Requested,
+    *,
+    membership: Membership | None,
+    now: dt.datetime,
+    pools: Sequence[CodePool] = (),
+    committed: Mapping[str, CommitResult] | None = None,
+    segments: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    pickers: Mapping[str, Picker] | None = None,
+) -> CommitResult:
+    """Confirm ``order`` as ``requested`` for ``membership`` (``None`` = a guest) at ``now``.
+
+    ``committed`` holds the results stored for earlier commits, by order external_id: a replay
+    returns the stored result as ``processed`` with no new effects.
+    """
+    stored = (committed or {}).get(order.external_id)
+    if stored is not None and stored.status is CommitStatus.SUCCESS:
+        return attrs.evolve(
+            stored, processing_target=Target.PROCESSED, effects=(), membership=membership,
+            pools=tuple(pools),
+        )  # fmt: skip
+    if membership is not None and membership.removed_at is not None:
+        raise LedgerError(f"{membership.profile_id} was removed from the program")
+    if membership is not None and _posted(program, membership, order.external_id):
+        raise LedgerError(
+            f"order {order.external_id!r} was committed before: pass its stored result"
+        )
+    by_pool = {p.pool_id: p for p in pools}
+    if len(by_pool) != len(pools):
+        raise ValidationError(("pools",), [p.pool_id for p in pools], "duplicate pool_id")
+    member = (
+        membership.member(program, now=now, segments=segments, tags=tags)
+        if membership is not None
+        else None
+    )
+    result = calculate(program, order, member, now=now, pickers=pickers)
+    differences = compare(requested, result) + _used_codes(result, by_pool)
+    if differences:
+        return CommitResult(
+            external_id=order.external_id,
+            status=CommitStatus.OUTDATED,
+            processing_target=None,
+            calculation=result,
+            differences=differences,
+            membership=membership,
+            pools=tuple(pools),
+        )
+    effects: list[Transaction] = []
+    changes = []
+    if membership is not None:
+        membership, effects, changes = _post(program, result, membership, now)
+    issued = []
+    for wanted in result.codes_to_issue:
+        pool = by_pool.get(wanted.pool_id)
+        codes: tuple[str, ...] = ()
+        if pool is not None:
+            pool, codes = pool.issue(wanted.count, now)
+            by_pool[wanted.pool_id] = pool
+        issued.append(
+            IssuedCodes(
+                external_id=wanted.external_id,
+                name=wanted.name,
+                pool_id=wanted.pool_id,
+                pool_name=pool.name if pool is not None else wanted.pool_name,
+                codes=codes,
+                missing=wanted.count - len(codes),
+            )
+        )
+    for status in result.promo_codes:
+        pool = by_pool.get(status.pool_id) if status.pool_id is not None else None
+        if status.state is CodeState.APPLIED and pool is not None:
+            by_pool[pool.pool_id] = pool.use(status.code)
+    return CommitResult(
+        external_id=order.external_id,
+        status=CommitStatus.SUCCESS,
+        processing_target=Target.IMMEDIATE,
+        calculation=result,
+        points_changes=tuple(changes),
+        issued=tuple(issued),
+        messages=result.messages,
+        effects=tuple(effects),
+        membership=membership,
+        pools=tuple(by_pool[p.pool_id] for p in pools),
+    )
+
+
+def compare(requested: Requested, result: CalculatedOrder) -> tuple[Difference, ...]:
+    """Every difference between what the customer saw and ``result``, in request order."""
+    out: list[Difference] = []
+    if (
+        requested.final_total_price is not None
+        and requested.final_total_price != result.final_total_price
+    ):
+        out.append(Difference("final_total_price", str(requested.final_total_price),
+                              str(result.final_total_price)))  # fmt: skip
+    lines = {line.line.external_id: line for line in result.lines}
+    asked_lines = {line.external_id: line for line in requested.lines}
+    for line_id, line in lines.items():
+        asked = asked_lines.get(line_id)
+        path = f"lines[{line_id}]"
+        price = asked.final_price_per_item if asked is not None else None
+        if price is not None and price != line.final_price_per_item:
+            out.append(Difference(f"{path}.final_price_per_item", str(price),
+                                  str(line.final_price_per_item)))  # fmt: skip
+        out += _promotions_differ(path, asked.promotions if asked else (), line.applied, ())
+    for line_id in asked_lines.keys() - lines.keys():
+        out.append(Difference(f"lines[{line_id}]", line_id, None))
+    extras = [("code_issue", c.external_id) for c in result.codes_to_issue]
+    extras += [("message", m.external_id) for m in result.messages]
+    out += _promotions_differ("order", requested.promotions, result.applied, extras)
+    return tuple(out)
+
+
+def _promotions_differ(
+    path: str,
+    asked: Sequence[RequestedPromotion],
+    applied: Sequence[AppliedPromotion],
+    gifts: Sequence[tuple[str, str]],
+) -> list[Difference]:
+    out = []
+    actual = {(a.type, a.external_id): a for a in applied}
+    for want in asked:
+        where = f"{path}.promotions[{want.type}:{want.external_id}]"
+        have = actual.pop((want.type, want.external_id), None)
+        if have is None:
+            if (want.type, want.external_id) not in gifts:
+                out.append(Difference(where, "applied", None))
+            continue
+        if want.amount is not None and want.amount != have.amount:
+            out.append(Difference(f"{where}.amount", str(want.amount), _text(have.amount)))
+        if want.points is not None and want.points != have.points:
+            out.append(Difference(f"{where}.points", str(want.points), _text(have.points)))
+        if want.currency is not None and (
+            have.currency is None or not have.currency.matches(want.currency)
+        ):
+            have_eid = have.currency.eid if have.currency else None
+            out.append(Difference(f"{where}.currency", str(want.currency), have_eid))
+    for (kind, external_id), have in actual.items():
+        if kind in _MONEY_TYPES:
+            shown = _text(have.amount if have.amount is not None else have.points)
+            out.append(Difference(f"{path}.promotions[{kind}:{external_id}]", None, shown))
+    return out
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _used_codes(result: CalculatedOrder, pools: Mapping[int, CodePool]) -> tuple[Difference, ...]:
+    out = []
+    for i, status in enumerate(result.promo_codes):
+        pool = pools.get(status.pool_id) if status.pool_id is not None else None
+        if status.state is CodeState.APPLIED and pool is not None and not pool.accepts(status.code):
+            out.append(Difference(f"promocodes[{i}]", status.code, "already used"))
+    return tuple(out)
+
+
+def _posted(program: Program, membership: Membership, external_id: str) -> bool:
+    """Whether the ledger already holds this order's transactions."""
+    tags = [f"order:{external_id}:qualify"] + [
+        f"order:{external_id}:{p.type}:{p.external_id}"
+        for p in program.promotions
+        if p.type in ("accrue_points", "redeem_points")
+    ]
+    return any(a.journal.by_eid(tag) is not None for a in membership.accounts for tag in tags)
+
+
+def _post(
+    program: Program, result: CalculatedOrder, membership: Membership, now: dt.datetime
+) -> tuple[Membership, list[Transaction], list[PointsChange]]:
+    """The order's points transactions: redemptions first, then accruals, per currency."""
+    external_id = result.order.external_id
+    moves: dict[tuple[str, str, str], tuple[Decimal, dt.datetime | None]] = {}
+    for line in result.lines:
+        for applied in (*line.applied, *result.applied):
+            if applied.currency is None or applied.points is None:
+                continue
+            key = (applied.currency.eid, applied.type, applied.external_id)
+            points, _ = moves.get(key, (Decimal(0), None))
+            moves[key] = (points + applied.points, applied.expiration_date)
+    effects: list[Transaction] = []
+    touched: dict[str, tuple[Decimal, Decimal]] = {}
+    common = dict(now=now, source_type="order", source_id=external_id)
+    for (eid, kind, promotion), (points, expires) in sorted(
+        moves.items(), key=lambda item: (item[0][0], item[0][1] != "redeem_points", item[0][2])
+    ):
+        account = membership.account(eid)
+        tag = f"order:{external_id}:{kind}:{promotion}"
+        if kind == "redeem_points":
+            posting = account.redeem(points, eid=tag, promotion=promotion, **common)  # type: ignore[arg-type]
+        else:
+            posting = account.accrue(points, eid=tag, promotion=promotion, expiration=expires,
+                                     **common)  # type: ignore[arg-type]  # fmt: skip
+        membership = membership.with_account(posting.account)
+        effects += posting.effects
+        accrued, redeemed = touched.get(eid, (Decimal(0), Decimal(0)))
+        touched[eid] = (
+            (accrued, redeemed + points) if kind == "redeem_points" else (accrued + points, redeemed)
+        )
+    paid = result.final_total_price.amount
+    for currency in program.currencies:
+        if currency.money_ratio is None:
+            continue
+        points = (paid * currency.money_ratio).quantize(
+            Decimal(1).scaleb(-currency.precision), rounding=ROUND_FLOOR
+        )
+        if points <= 0:
+            continue
+        posting = membership.account(currency.eid).accrue(
+            points, eid=f"order:{external_id}:qualify", description="qualification", **common  # type: ignore[arg-type]
+        )
+        membership = membership.with_account(posting.account)
+        effects += posting.effects
+        accrued, redeemed = touched.get(currency.eid, (Decimal(0), Decimal(0)))
+        touched[currency.eid] = (accrued + points, redeemed)
+    account_of = {a.currency.eid: a for a in membership.accounts}
+    changes = [
+        PointsChange(
+            currency=account_of[eid].currency,
+            balance=account_of[eid].balance(now).total,
+            accrued=accrued,
+            redeemed=redeemed,
+        )
+        for eid, (accrued, redeemed) in sorted(touched.items())
+    ]
+    return membership, effects, changes

@@ -1,0 +1,583 @@
+"""A points account: one member's points in one currency, as a value.
+
+Every operation returns a ``Posting``: the new account, the operation's own transaction, and every
+new row to store (``effects``). Nothing is mutated. Time is the caller's ``now`` and only runs
+forward: an account refuses a ``now`` before its last operation. What happened in between — holds
+that timed out, lots that became active or expired — is settled lazily, first thing in the next
+operation, and its rows come first in ``effects``.
+
+The books always balance: ``total`` = Σ ``delta`` of all rows = Σ lots + Σ pending lots + held
+redemptions − debt, and ``active`` = Σ active lots − debt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from ..errors import LedgerError, ValidationError
+from ..model import Balance, PointsCurrency
+from ..validators import of_type
+from .journal import Journal, Kind, Transaction
+from .lots import FAR, Lot, Lots
+
+CancelPolicy = Literal["refuse", "allow_negative"]
+MAX_TIMEOUT_SEC = 366 * 24 * 3600
+MAX_PAGE = 100
+
+
+@attrs.frozen(kw_only=True)
+class Hold:
+    """An open temporary transaction: row ``id``, rolled back by itself at ``deadline``."""
+
+    id: int
+    kind: Kind  # ACCRUAL or REDEMPTION
+    units: int
+    deadline: dt.datetime
+    drawn: tuple[tuple[int, int], ...] = ()  # a held redemption's (lot id, units), taken already
+
+
+@attrs.frozen(kw_only=True)
+class Page:
+    """A page of history: rows with id > ``from_id``; ``next_from_id`` is None on the last page."""
+
+    items: tuple[Transaction, ...]
+    next_from_id: int | None
+    total_count: int
+
+
+@attrs.frozen(kw_only=True)
+class Posting:
+    """What an operation returns. On an ``eid`` replay, ``effects`` is empty and the account is
+    unchanged: ``transaction`` is the row stored the first time."""
+
+    account: Account
+    transaction: Transaction
+    effects: tuple[Transaction, ...]
+
+    @property
+    def replayed(self) -> bool:
+        return not self.effects
+
+
+@attrs.frozen(kw_only=True)
+class Account:
+    profile_id: str
+    currency: PointsCurrency = attrs.field(validator=of_type(PointsCurrency))
+    as_of: dt.datetime | None = None
+    lots: Lots = attrs.Factory(Lots)  # active lots
+    pending: tuple[Lot, ...] = ()  # lots not active yet, by activation
+    holds: tuple[Hold, ...] = ()
+    total: int = 0  # units of the currency's precision, as every count below
+    debt: int = 0  # a negative balance left by a cancellation under ``allow_negative``
+    earned: int = 0  # Σ accrued − Σ accruals cancelled
+    peak: int = 0  # the highest ``earned`` ever: what tiers count
+    journal: Journal = attrs.Factory(Journal)
+
+    @classmethod
+    def open(cls, profile_id: str, currency: PointsCurrency) -> Account:
+        return cls(profile_id=profile_id, currency=currency)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def balance(self, now: dt.datetime) -> Balance:
+        """Total and active points at ``now`` (holds that timed out are rolled back first)."""
+        draft = _Draft(self, now)
+        return Balance(
+            active=self.currency.of_units(draft.lots.units - draft.debt),
+            total=self.currency.of_units(draft.total),
+        )
+
+    def held(self, now: dt.datetime) -> tuple[Decimal, Decimal]:
+        """(held accruals, held redemptions) still open at ``now``."""
+        holds = _Draft(self, now).holds
+        units = [sum(h.units for h in holds if h.kind is kind) for kind in _HELD]
+        return self.currency.of_units(units[0]), self.currency.of_units(units[1])
+
+    def expiring(self, start: dt.datetime, end: dt.datetime, *, now: dt.datetime) -> Decimal:
+        """Points that expire in [start, end], both ends included, as the account stands at now."""
+        if end < start:
+            raise ValidationError(("date_to",), end.isoformat(), "is before date_from")
+        draft = _Draft(self, now)
+        units = draft.lots.units_expiring(start, end)
+        units += sum(
+            lot.units
+            for lot in draft.pending
+            if lot.expiration is not None and start <= lot.expiration <= end
+        )
+        return self.currency.of_units(units)
+
+    def history(self, *, from_id: int | None = None, limit: int = 20) -> Page:
+        """Rows with id > ``from_id``, oldest first, at most ``limit`` (1–100)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_PAGE:
+            raise ValidationError(("limit",), limit, f"must be an integer in 1..{MAX_PAGE}")
+        if from_id is not None and (isinstance(from_id, bool) or not isinstance(from_id, int)):
+            raise ValidationError(("from_id",), from_id, "must be an integer")
+        items = self.journal.page(from_id, limit)
+        more = bool(items) and items[-1].id < self.journal.length
+        return Page(
+            items=items,
+            next_from_id=items[-1].id if more else None,
+            total_count=self.journal.length,
+        )
+
+    def transaction(self, ref: int | str) -> Transaction:
+        """The row with this id (an int) or ``transaction_eid`` (a str)."""
+        row = self.journal.get(ref) if isinstance(ref, int) else self.journal.by_eid(ref)
+        if row is None:
+            raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {ref!r}")
+        return row
+
+    # --- operations ------------------------------------------------------------------------
+
+    def settle(self, now: dt.datetime) -> tuple[Account, tuple[Transaction, ...]]:
+        """The account at ``now``: timed-out holds rolled back, lots activated and expired."""
+        draft = _Draft(self, now)
+        return draft.done(), tuple(draft.rows)
+
+    def accrue(
+        self,
+        amount: Decimal,
+        *,
+        now: dt.datetime,
+        activation: dt.datetime | None = None,
+        expiration: dt.datetime | None = None,
+        temp_timeout_sec: int | None = None,
+        eid: str | None = None,
+        promotion: str | None = None,
+        description: str | None = None,
+        source_type: str = "api",
+        source_id: str | None = None,
+    ) -> Posting:
+        """Add points. They are active from ``activation`` (default: now) until ``expiration``
+        (default: activation + the currency's ``lifetime_days``; none = never expire). With
+        ``temp_timeout_sec`` the accrual is held: nothing is spendable until it is committed."""
+        units = self._units(amount)
+        asked = _ask("accrue", amount, activation, expiration, temp_timeout_sec, promotion,
+                     description, source_type, source_id)  # fmt: skip
+        replay = self._replay(eid, asked)
+        if replay is not None:
+            return replay
+        start = activation or now
+        end = expiration
+        if end is None and self.currency.lifetime_days is not None:
+            end = start + dt.timedelta(days=self.currency.lifetime_days)
+        if end is not None and end <= start:
+            raise ValidationError(("expiration_date",), end.isoformat(), "is not after activation")
+        draft = _Draft(self, now)
+        common = dict(eid=eid, asked=asked, promotion=promotion, description=description,
+                      source_type=source_type, source_id=source_id)  # fmt: skip
+        if temp_timeout_sec is not None:
+            deadline = now + _timeout(temp_timeout_sec)
+            row = draft.row(Kind.ACCRUAL, units, 0, temp=True, deadline=deadline,
+                            activation=start, expiration=end, **common)  # fmt: skip
+            draft.holds.append(Hold(id=row.id, kind=Kind.ACCRUAL, units=units, deadline=deadline))
+        else:
+            row = draft.accrue(units, start, end, **common)
+        return draft.posting(row)
+
+    def redeem(
+        self,
+        amount: Decimal,
+        *,
+        now: dt.datetime,
+        temp_timeout_sec: int | None = None,
+        eid: str | None = None,
+        promotion: str | None = None,
+        description: str | None = None,
+        source_type: str = "api",
+        source_id: str | None = None,
+    ) -> Posting:
+        """Spend active points, soonest-expiring first. A held redemption (``temp_timeout_sec``)
+        takes the points at once; its commit makes it final, its rollback gives them back."""
+        units = self._units(amount)
+        asked = _ask("redeem", amount, temp_timeout_sec, promotion, description, source_type,
+                     source_id)  # fmt: skip
+        replay = self._replay(eid, asked)
+        if replay is not None:
+            return replay
+        draft = _Draft(self, now)
+        active = draft.lots.units - draft.debt
+        if units > active:
+            raise LedgerError(
+                f"{self._name()}: insufficient active balance "
+                f"({self.currency.of_units(max(active, 0))} < {amount})"
+            )
+        drawn = draft.take(units)
+        common = dict(eid=eid, asked=asked, promotion=promotion, description=description,
+                      source_type=source_type, source_id=source_id,
+                      drawn=draft.points(drawn))  # fmt: skip
+        if temp_timeout_sec is not None:
+            deadline = now + _timeout(temp_timeout_sec)
+            row = draft.row(Kind.REDEMPTION, units, 0, temp=True, deadline=deadline, **common)
+            draft.holds.append(
+                Hold(id=row.id, kind=Kind.REDEMPTION, units=units, deadline=deadline, drawn=drawn)
+            )
+        else:
+            row = draft.row(Kind.REDEMPTION, units, -units, **common)
+        return draft.posting(row)
+
+    def commit_hold(self, ref: int | str, *, now: dt.datetime, eid: str | None = None) -> Posting:
+        """Make a held transaction final: a new permanent row that refers to it."""
+        target = self.transaction(ref)
+        asked = _ask("commit", target.id)
+        replay = self._replay(eid, asked)
+        if replay is not None:
+            return replay
+        draft = _Draft(self, now)
+        hold = draft.open_hold(target)
+        common = dict(eid=eid, asked=asked, refers_to=hold.id, promotion=target.promotion,
+                      description=target.description, source_type=target.source_type,
+                      source_id=target.source_id)  # fmt: skip
+        if hold.kind is Kind.ACCRUAL:
+            assert target.activation is not None
+            row = draft.accrue(hold.units, target.activation, target.expiration, **common)
+        else:
+            drawn = draft.points(hold.drawn)
+            row = draft.row(Kind.REDEMPTION, hold.units, -hold.units, drawn=drawn, **common)
+        return draft.posting(row)
+
+    def rollback_hold(self, ref: int | str, *, now: dt.datetime, eid: str | None = None) -> Posting:
+        """Undo a held transaction: a held redemption's points go back to their lots."""
+        target = self.transaction(ref)
+        asked = _ask("rollback", target.id)
+        replay = self._replay(eid, asked)
+        if replay is not None:
+            return replay
+        draft = _Draft(self, now)
+        hold = draft.open_hold(target)
+        return draft.posting(draft.rollback(hold, now, eid=eid, asked=asked))
+
+    def cancel(
+        self,
+        ref: int | str,
+        *,
+        now: dt.datetime,
+        amount: Decimal | None = None,
+        policy: CancelPolicy = "refuse",
+        eid: str | None = None,
+        description: str | None = None,
+    ) -> Posting:
+        """Cancel an accrual or a redemption, whole (default) or ``amount`` of it.
+
+        A held transaction is rolled back; a committed one cancels its permanent row. Cancelling
+        an accrual takes its points back from its own lot; if they were spent, ``refuse`` raises
+        ``LedgerError`` and ``allow_negative`` takes the rest from other active lots, then leaves
+        a negative balance that later accruals repay. Points that already expired are not taken
+        twice. A redemption's points return to the lots they came from, latest-expiring first.
+        """
+        if policy not in ("refuse", "allow_negative"):
+            raise ValidationError(("policy",), policy, "must be 'refuse' or 'allow_negative'")
+        target = self.transaction(ref)
+        units = None if amount is None else self._units(amount)
+        asked = _ask("cancel", target.id, amount, policy, description)
+        replay = self._replay(eid, asked)
+        if replay is not None:
+            return replay
+        draft = _Draft(self, now)
+        if target.temp:
+            committed = [r for r in draft.referrers(target.id) if not r.temp and r.kind is target.kind]
+            if not committed:
+                hold = draft.open_hold(target)
+                return draft.posting(draft.rollback(hold, now, eid=eid, asked=asked))
+            target = committed[0]
+        if target.kind not in (Kind.ACCRUAL, Kind.REDEMPTION):
+            raise LedgerError(f"{self._name()}: a {target.kind.value} cannot be cancelled")
+        return draft.posting(draft.cancel(target, units, policy, eid, asked, description))
+
+    def forfeit(self, *, now: dt.datetime, description: str | None = None) -> Posting:
+        """Give up every point (member removal): holds roll back, the balance goes to zero."""
+        draft = _Draft(self, now)
+        for hold in list(draft.holds):
+            draft.rollback(hold, now, asked="forfeit")
+        draft.lots, draft.pending, draft.debt = Lots(), [], 0
+        row = draft.row(Kind.FORFEIT, abs(draft.total), -draft.total, asked="forfeit",
+                        description=description, source_type="removal")  # fmt: skip
+        return draft.posting(row)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _name(self) -> str:
+        return f"{self.profile_id}/{self.currency.eid}"
+
+    def _units(self, amount: object) -> int:
+        value = self.currency.points(amount, ("amount",))
+        if value <= 0:
+            raise ValidationError(("amount",), amount, "must be positive")
+        return int(value.scaleb(self.currency.precision))
+
+    def _replay(self, eid: str | None, asked: str) -> Posting | None:
+        if eid is None:
+            return None
+        if not isinstance(eid, str) or not eid.strip():
+            raise ValidationError(("transaction_eid",), eid, "must be a non-empty string")
+        row = self.journal.by_eid(eid)
+        if row is None:
+            return None
+        if row.request != asked:
+            raise LedgerError(f"{self._name()}: transaction_eid {eid!r} was used for another request")
+        return Posting(account=self, transaction=row, effects=())
+
+
+_HELD = (Kind.ACCRUAL, Kind.REDEMPTION)
+
+
+def _ask(*parts: object) -> str:
+    """The request's fingerprint: a replay with the same eid must match it exactly."""
+    return "|".join("" if p is None else p.isoformat() if isinstance(p, dt.datetime) else str(p)
+                    for p in parts)  # fmt: skip
+
+
+def _timeout(seconds: object) -> dt.timedelta:
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_TIMEOUT_SEC:
+        raise ValidationError(("temp_timeout_sec",), seconds, f"must be in 1..{MAX_TIMEOUT_SEC}")
+    return dt.timedelta(seconds=seconds)
+
+
+class _Draft:
+    """An operation in progress: a working copy, turned into a new Account by ``done``.
+
+    Every check runs before ``done``, so an operation that raises leaves nothing half-applied.
+    """
+
+    def __init__(self, account: Account, now: dt.datetime) -> None:
+        if not isinstance(now, dt.datetime) or now.utcoffset() is None:
+            raise ValidationError(("now",), now, "must be a timezone-aware datetime")
+        if account.as_of is not None and now < account.as_of:
+            raise LedgerError(
+                f"{account.profile_id}/{account.currency.eid}: now {now.isoformat()} is before "
+                f"the account's last operation {account.as_of.isoformat()}"
+            )
+        self.account = account
+        self.currency = account.currency
+        self.now = now
+        self.lots = account.lots
+        self.pending = list(account.pending)
+        self.holds = list(account.holds)
+        self.total, self.debt = account.total, account.debt
+        self.earned, self.peak = account.earned, account.peak
+        self.rows: list[Transaction] = []
+        self._settle(now)
+
+    # rows -------------------------------------------------------------------------------
+
+    def get(self, id: int) -> Transaction:
+        row = self.account.journal.get(id)
+        if row is None:
+            row = self.rows[id - self.account.journal.length - 1]
+        return row
+
+    def referrers(self, id: int) -> list[Transaction]:
+        return [*self.account.journal.referrers(id), *(r for r in self.rows if r.refers_to == id)]
+
+    def row(
+        self,
+        kind: Kind,
+        units: int,
+        delta: int,
+        *,
+        asked: str,
+        eid: str | None = None,
+        at: dt.datetime | None = None,
+        **fields: object,
+    ) -> Transaction:
+        of = self.currency.of_units
+        before = self.total
+        self.total += delta
+        row = Transaction(
+            id=self.account.journal.length + len(self.rows) + 1,
+            profile_id=self.account.profile_id,
+            currency=self.currency.eid,
+            eid=eid,
+            at=at or self.now,
+            kind=kind,
+            amount=of(units),
+            delta=of(delta),
+            balance_before=of(before),
+            balance_after=of(self.total),
+            request=asked,
+            earned_after=of(self.peak),
+            **fields,  # type: ignore[arg-type]
+        )
+        self.rows.append(row)
+        return row
+
+    def posting(self, row: Transaction) -> Posting:
+        return Posting(account=self.done(), transaction=row, effects=tuple(self.rows))
+
+    def done(self) -> Account:
+        return attrs.evolve(
+            self.account,
+            as_of=max(self.now, self.account.as_of or self.now),
+            lots=self.lots,
+            pending=tuple(self.pending),
+            holds=tuple(self.holds),
+            total=self.total,
+            debt=self.debt,
+            earned=self.earned,
+            peak=self.peak,
+            journal=self.account.journal.append(tuple(self.rows)) if self.rows else self.account.journal,
+        )
+
+    # points -----------------------------------------------------------------------------
+
+    def accrue(
+        self,
+        units: int,
+        activation: dt.datetime,
+        expiration: dt.datetime | None,
+        **fields: object,
+    ) -> Transaction:
+        self.earned += units
+        self.peak = max(self.peak, self.earned)
+        row = self.row(Kind.ACCRUAL, units, units, activation=activation, expiration=expiration,
+                       **fields)  # type: ignore[arg-type]  # fmt: skip
+        lot = Lot(id=row.id, units=units, activation=activation, expiration=expiration)
+        if activation <= self.now:
+            self.credit(lot)
+            self._expire()
+        else:
+            self.pending.append(lot)
+            self.pending.sort(key=lambda p: (p.activation, p.id))
+        return row
+
+    def credit(self, lot: Lot) -> None:
+        """An active lot enters; it repays any debt first."""
+        pay = min(self.debt, lot.units)
+        self.debt -= pay
+        if lot.units > pay:
+            self.lots = self.lots.insert(attrs.evolve(lot, units=lot.units - pay))
+
+    def take(self, units: int) -> tuple[tuple[int, int], ...]:
+        self.lots, taken = self.lots.take(units)
+        return tuple((lot.id, part) for lot, part in taken)
+
+    def points(self, drawn: tuple[tuple[int, int], ...]) -> tuple[tuple[int, Decimal], ...]:
+        return tuple((lot, self.currency.of_units(units)) for lot, units in drawn)
+
+    def restore(self, drawn: tuple[tuple[int, int], ...]) -> None:
+        """Points go back to the lots they were taken from (re-opened if emptied meanwhile)."""
+        for lot_id, units in drawn:
+            source = self.get(lot_id)
+            key = (source.expiration or FAR, lot_id)
+            current = self.lots.find(key)
+            if current is not None:
+                self.lots = self.lots.adjust(key, current.units + units)
+            else:
+                assert source.activation is not None
+                self.credit(Lot(id=lot_id, units=units, activation=source.activation,
+                                expiration=source.expiration))  # fmt: skip
+        self._expire()
+
+    def open_hold(self, target: Transaction) -> Hold:
+        hold = next((h for h in self.holds if h.id == target.id), None)
+        if hold is None:
+            if not target.temp:
+                raise LedgerError(f"transaction {target.id} is not temporary")
+            outcome = self.referrers(target.id)
+            state = outcome[0].kind.value if outcome else "closed"
+            raise LedgerError(f"temporary transaction {target.id} is already closed ({state})")
+        return hold
+
+    def rollback(self, hold: Hold, at: dt.datetime, **fields: object) -> Transaction:
+        self.holds.remove(hold)
+        if hold.kind is Kind.REDEMPTION:
+            self.restore(hold.drawn)
+        return self.row(Kind.ROLLBACK, hold.units, 0, refers_to=hold.id, at=at,
+                        **fields)  # type: ignore[arg-type]  # fmt: skip
+
+    def cancel(
+        self,
+        target: Transaction,
+        units: int | None,
+        policy: CancelPolicy,
+        eid: str | None,
+        asked: str,
+        description: str | None,
+    ) -> Transaction:
+        to_units = self._to_units
+        related = self.referrers(target.id)
+        done = sum(to_units(r.amount) for r in related if r.kind is Kind.CANCELLATION)
+        if target.kind is Kind.ACCRUAL:
+            done += sum(to_units(r.amount) for r in related if r.kind is Kind.EXPIRATION)
+        left = to_units(target.amount) - done
+        units = left if units is None else units
+        if left <= 0:
+            raise LedgerError(f"transaction {target.id} has nothing left to cancel")
+        if units > left:
+            raise LedgerError(
+                f"transaction {target.id}: cannot cancel {self.currency.of_units(units)}, "
+                f"only {self.currency.of_units(left)} left"
+            )
+        fields = dict(eid=eid, asked=asked, refers_to=target.id, description=description,
+                      promotion=target.promotion, source_type=target.source_type,
+                      source_id=target.source_id)  # fmt: skip
+        if target.kind is Kind.REDEMPTION:
+            returned = done
+            back: list[tuple[int, int]] = []
+            for lot_id, points in reversed(target.drawn):
+                part = to_units(points)
+                skip = min(returned, part)
+                returned -= skip
+                give = min(part - skip, units - sum(u for _, u in back))
+                if give:
+                    back.append((lot_id, give))
+            row = self.row(Kind.CANCELLATION, units, units, **fields)  # type: ignore[arg-type]
+            self.restore(tuple(back))
+            return row
+        own = self._own_lot(target)
+        have = own.units if own is not None else 0
+        if units > have and policy == "refuse":
+            raise LedgerError(
+                f"accrual {target.id} was spent: {self.currency.of_units(have)} of its points "
+                f"remain, {self.currency.of_units(units)} to cancel (policy 'refuse')"
+            )
+        if own is not None:
+            self._set_own(own, own.units - min(have, units))
+        rest = units - min(have, units)
+        spare = min(rest, self.lots.units)
+        if spare:
+            self.take(spare)
+        self.debt += rest - spare
+        self.earned -= units
+        return self.row(Kind.CANCELLATION, units, -units, **fields)  # type: ignore[arg-type]
+
+    def _own_lot(self, target: Transaction) -> Lot | None:
+        for lot in self.pending:
+            if lot.id == target.id:
+                return lot
+        return self.lots.find((target.expiration or FAR, target.id))
+
+    def _set_own(self, lot: Lot, units: int) -> None:
+        if lot in self.pending:
+            index = self.pending.index(lot)
+            if units:
+                self.pending[index] = attrs.evolve(lot, units=units)
+            else:
+                del self.pending[index]
+        else:
+            self.lots = self.lots.adjust(lot.key, units)
+
+    def _to_units(self, points: Decimal) -> int:
+        return int(points.scaleb(self.currency.precision))
+
+    # time ---------------------------------------------------------------------------------
+
+    def _settle(self, now: dt.datetime) -> None:
+        for hold in sorted((h for h in self.holds if h.deadline <= now), key=lambda h: h.deadline):
+            self.rollback(hold, hold.deadline, asked="timeout", description="timed out")
+        while self.pending and self.pending[0].activation <= now:
+            self.credit(self.pending.pop(0))
+        self._expire()
+
+    def _expire(self) -> None:
+        self.lots, gone = self.lots.expire(self.now)
+        for lot in gone:
+            assert lot.expiration is not None
+            self.row(Kind.EXPIRATION, lot.units, -lot.units, refers_to=lot.id,
+                     at=lot.expiration, asked="expire")  # fmt: skip
+
+
