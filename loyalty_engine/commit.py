@@ -23,6 +23,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import attrs
 
@@ -190,9 +191,12 @@ def commit(
     stored = (committed or {}).get(order.external_id)
     if stored is not None and stored.status is CommitStatus.SUCCESS:
         return attrs.evolve(
-            stored, processing_target=Target.PROCESSED, effects=(), membership=membership,
+            stored,
+            processing_target=Target.PROCESSED,
+            effects=(),
+            membership=membership,
             pools=tuple(pools),
-        )  # fmt: skip
+        )
     if membership is not None and membership.removed_at is not None:
         raise LedgerError(f"{membership.profile_id} was removed from the program")
     if membership is not None and _posted(program, membership, order.external_id):
@@ -220,7 +224,7 @@ def commit(
             pools=tuple(pools),
         )
     effects: list[Transaction] = []
-    changes = []
+    changes: list[PointsChange] = []
     if membership is not None:
         membership, effects, changes = _post(program, result, membership, now)
     issued = []
@@ -265,8 +269,11 @@ def compare(requested: Requested, result: CalculatedOrder) -> tuple[Difference, 
         requested.final_total_price is not None
         and requested.final_total_price != result.final_total_price
     ):
-        out.append(Difference("final_total_price", str(requested.final_total_price),
-                              str(result.final_total_price)))  # fmt: skip
+        out.append(
+            Difference(
+                "final_total_price", str(requested.final_total_price), str(result.final_total_price)
+            )
+        )
     lines = {line.line.external_id: line for line in result.lines}
     asked_lines = {line.external_id: line for line in requested.lines}
     for line_id, line in lines.items():
@@ -274,8 +281,11 @@ def compare(requested: Requested, result: CalculatedOrder) -> tuple[Difference, 
         path = f"lines[{line_id}]"
         price = asked.final_price_per_item if asked is not None else None
         if price is not None and price != line.final_price_per_item:
-            out.append(Difference(f"{path}.final_price_per_item", str(price),
-                                  str(line.final_price_per_item)))  # fmt: skip
+            out.append(
+                Difference(
+                    f"{path}.final_price_per_item", str(price), str(line.final_price_per_item)
+                )
+            )
         out += _promotions_differ(path, asked.promotions if asked else (), line.applied, ())
     for line_id in asked_lines.keys() - lines.keys():
         out.append(Difference(f"lines[{line_id}]", line_id, None))
@@ -354,22 +364,25 @@ def _post(
             moves[key] = (points + applied.points, applied.expiration_date)
     effects: list[Transaction] = []
     touched: dict[str, tuple[Decimal, Decimal]] = {}
-    common = dict(now=now, source_type="order", source_id=external_id)
+    common: dict[str, Any] = dict(now=now, source_type="order", source_id=external_id)
     for (eid, kind, promotion), (points, expires) in sorted(
         moves.items(), key=lambda item: (item[0][0], item[0][1] != "redeem_points", item[0][2])
     ):
         account = membership.account(eid)
         tag = f"order:{external_id}:{kind}:{promotion}"
         if kind == "redeem_points":
-            posting = account.redeem(points, eid=tag, promotion=promotion, **common)  # type: ignore[arg-type]
+            posting = account.redeem(points, eid=tag, promotion=promotion, **common)
         else:
-            posting = account.accrue(points, eid=tag, promotion=promotion, expiration=expires,
-                                     **common)  # type: ignore[arg-type]  # fmt: skip
+            posting = account.accrue(
+                points, eid=tag, promotion=promotion, expiration=expires, **common
+            )
         membership = membership.with_account(posting.account)
         effects += posting.effects
         accrued, redeemed = touched.get(eid, (Decimal(0), Decimal(0)))
         touched[eid] = (
-            (accrued, redeemed + points) if kind == "redeem_points" else (accrued + points, redeemed)
+            (accrued, redeemed + points)
+            if kind == "redeem_points"
+            else (accrued + points, redeemed)
         )
     paid = result.final_total_price.amount
     for currency in program.currencies:
@@ -381,7 +394,10 @@ def _post(
         if points <= 0:
             continue
         posting = membership.account(currency.eid).accrue(
-            points, eid=f"order:{external_id}:qualify", description="qualification", **common  # type: ignore[arg-type]
+            points,
+            eid=f"order:{external_id}:qualify",
+            description="qualification",
+            **common,
         )
         membership = membership.with_account(posting.account)
         effects += posting.effects

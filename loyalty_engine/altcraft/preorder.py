@@ -216,11 +216,11 @@ def render_preorder_response(
     ]
     points = [
         {
-            **_currency(s.currency),
+            **currency_fields(s.currency),
             "status": s.status.value,
-            "active_amount_for_current_order": _points(s.active_balance, s.currency),
-            "accrue_points_amount_for_current_order": _points(s.accrued, s.currency),
-            "redeemed_points_amount_for_current_order": _points(s.redeemed, s.currency),
+            "active_amount_for_current_order": points_text(s.active_balance, s.currency),
+            "accrue_points_amount_for_current_order": points_text(s.accrued, s.currency),
+            "redeemed_points_amount_for_current_order": points_text(s.redeemed, s.currency),
             **({"reason": s.reason} if s.reason else {}),
         }
         for s in result.points
@@ -266,8 +266,8 @@ def _applied(applied: AppliedPromotion) -> dict[str, object]:
         out["amount"] = str(applied.amount)
     if applied.currency is not None and applied.points is not None:
         info: dict[str, object] = {
-            **_currency(applied.currency),
-            "amount": _points(applied.points, applied.currency),
+            **currency_fields(applied.currency),
+            "amount": points_text(applied.points, applied.currency),
         }
         if applied.expiration_date is not None:
             info["expiration_date"] = _moment(applied.expiration_date)
@@ -277,14 +277,14 @@ def _applied(applied: AppliedPromotion) -> dict[str, object]:
     return out
 
 
-def _currency(currency: PointsCurrency) -> dict[str, object]:
+def currency_fields(currency: PointsCurrency) -> dict[str, object]:
     out: dict[str, object] = {}
     if currency.iid is not None:
         out["points_currency_iid"] = currency.iid
     return out | {"points_currency_eid": currency.eid, "name": currency.name}
 
 
-def _points(amount: Decimal, currency: PointsCurrency) -> str:
+def points_text(amount: Decimal, currency: PointsCurrency) -> str:
     """Points at the currency's precision: "6999" for whole points, "100.50" for precision 2."""
     return str(amount.quantize(Decimal(1).scaleb(-currency.precision)))
 

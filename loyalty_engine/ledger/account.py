@@ -13,8 +13,9 @@ redemptions − debt, and ``active`` = Σ active lots − debt.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -81,6 +82,29 @@ class Account:
     def open(cls, profile_id: str, currency: PointsCurrency) -> Account:
         return cls(profile_id=profile_id, currency=currency)
 
+    @classmethod
+    def replay(
+        cls, profile_id: str, currency: PointsCurrency, rows: Iterable[Transaction]
+    ) -> Account:
+        """The account that stored ``rows`` describe, rebuilt by running them again in order.
+
+        The transactions are the state: a caller stores only them. A row the rebuild does not
+        reproduce exactly (edited, lost or reordered rows) raises ``LedgerError``.
+        """
+        account = cls.open(profile_id, currency)
+        stored = tuple(rows)
+        i = 0
+        while i < len(stored):
+            account, produced = _redo(account, stored, i)
+            expected = stored[i : i + len(produced)]
+            if not produced or [_bare(r) for r in produced] != [_bare(r) for r in expected]:
+                raise LedgerError(
+                    f"{profile_id}/{currency.eid}: stored transaction {stored[i].id} does not "
+                    "replay; the rows were altered or lost"
+                )
+            i += len(produced)
+        return attrs.evolve(account, journal=Journal().append(stored))
+
     # --- queries ---------------------------------------------------------------------------
 
     def balance(self, now: dt.datetime) -> Balance:
@@ -131,6 +155,12 @@ class Account:
             raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {ref!r}")
         return row
 
+    def outstanding(self, ref: int | str, *, now: dt.datetime) -> Decimal:
+        """How much of an accrual or redemption a ``cancel`` can still take back at ``now``."""
+        target = self.transaction(ref)
+        draft = _Draft(self, now)
+        return self.currency.of_units(draft._to_units(target.amount) - draft.settled(target))
+
     # --- operations ------------------------------------------------------------------------
 
     def settle(self, now: dt.datetime) -> tuple[Account, tuple[Transaction, ...]]:
@@ -156,8 +186,17 @@ class Account:
         (default: activation + the currency's ``lifetime_days``; none = never expire). With
         ``temp_timeout_sec`` the accrual is held: nothing is spendable until it is committed."""
         units = self._units(amount)
-        asked = _ask("accrue", amount, activation, expiration, temp_timeout_sec, promotion,
-                     description, source_type, source_id)  # fmt: skip
+        asked = _ask(
+            "accrue",
+            amount,
+            activation,
+            expiration,
+            temp_timeout_sec,
+            promotion,
+            description,
+            source_type,
+            source_id,
+        )
         replay = self._replay(eid, asked)
         if replay is not None:
             return replay
@@ -168,12 +207,26 @@ class Account:
         if end is not None and end <= start:
             raise ValidationError(("expiration_date",), end.isoformat(), "is not after activation")
         draft = _Draft(self, now)
-        common = dict(eid=eid, asked=asked, promotion=promotion, description=description,
-                      source_type=source_type, source_id=source_id)  # fmt: skip
+        common: dict[str, Any] = dict(
+            eid=eid,
+            asked=asked,
+            promotion=promotion,
+            description=description,
+            source_type=source_type,
+            source_id=source_id,
+        )
         if temp_timeout_sec is not None:
             deadline = now + _timeout(temp_timeout_sec)
-            row = draft.row(Kind.ACCRUAL, units, 0, temp=True, deadline=deadline,
-                            activation=start, expiration=end, **common)  # fmt: skip
+            row = draft.row(
+                Kind.ACCRUAL,
+                units,
+                0,
+                temp=True,
+                deadline=deadline,
+                activation=start,
+                expiration=end,
+                **common,
+            )
             draft.holds.append(Hold(id=row.id, kind=Kind.ACCRUAL, units=units, deadline=deadline))
         else:
             row = draft.accrue(units, start, end, **common)
@@ -194,8 +247,9 @@ class Account:
         """Spend active points, soonest-expiring first. A held redemption (``temp_timeout_sec``)
         takes the points at once; its commit makes it final, its rollback gives them back."""
         units = self._units(amount)
-        asked = _ask("redeem", amount, temp_timeout_sec, promotion, description, source_type,
-                     source_id)  # fmt: skip
+        asked = _ask(
+            "redeem", amount, temp_timeout_sec, promotion, description, source_type, source_id
+        )
         replay = self._replay(eid, asked)
         if replay is not None:
             return replay
@@ -207,9 +261,15 @@ class Account:
                 f"({self.currency.of_units(max(active, 0))} < {amount})"
             )
         drawn = draft.take(units)
-        common = dict(eid=eid, asked=asked, promotion=promotion, description=description,
-                      source_type=source_type, source_id=source_id,
-                      drawn=draft.points(drawn))  # fmt: skip
+        common: dict[str, Any] = dict(
+            eid=eid,
+            asked=asked,
+            promotion=promotion,
+            description=description,
+            source_type=source_type,
+            source_id=source_id,
+            drawn=draft.points(drawn),
+        )
         if temp_timeout_sec is not None:
             deadline = now + _timeout(temp_timeout_sec)
             row = draft.row(Kind.REDEMPTION, units, 0, temp=True, deadline=deadline, **common)
@@ -229,9 +289,16 @@ class Account:
             return replay
         draft = _Draft(self, now)
         hold = draft.open_hold(target)
-        common = dict(eid=eid, asked=asked, refers_to=hold.id, promotion=target.promotion,
-                      description=target.description, source_type=target.source_type,
-                      source_id=target.source_id)  # fmt: skip
+        draft.holds.remove(hold)
+        common: dict[str, Any] = dict(
+            eid=eid,
+            asked=asked,
+            refers_to=hold.id,
+            promotion=target.promotion,
+            description=target.description,
+            source_type=target.source_type,
+            source_id=target.source_id,
+        )
         if hold.kind is Kind.ACCRUAL:
             assert target.activation is not None
             row = draft.accrue(hold.units, target.activation, target.expiration, **common)
@@ -249,7 +316,7 @@ class Account:
             return replay
         draft = _Draft(self, now)
         hold = draft.open_hold(target)
-        return draft.posting(draft.rollback(hold, now, eid=eid, asked=asked))
+        return draft.posting(draft.rollback(hold, eid=eid, asked=asked))
 
     def cancel(
         self,
@@ -279,10 +346,12 @@ class Account:
             return replay
         draft = _Draft(self, now)
         if target.temp:
-            committed = [r for r in draft.referrers(target.id) if not r.temp and r.kind is target.kind]
+            committed = [
+                r for r in draft.referrers(target.id) if not r.temp and r.kind is target.kind
+            ]
             if not committed:
                 hold = draft.open_hold(target)
-                return draft.posting(draft.rollback(hold, now, eid=eid, asked=asked))
+                return draft.posting(draft.rollback(hold, eid=eid, asked=asked))
             target = committed[0]
         if target.kind not in (Kind.ACCRUAL, Kind.REDEMPTION):
             raise LedgerError(f"{self._name()}: a {target.kind.value} cannot be cancelled")
@@ -292,10 +361,16 @@ class Account:
         """Give up every point (member removal): holds roll back, the balance goes to zero."""
         draft = _Draft(self, now)
         for hold in list(draft.holds):
-            draft.rollback(hold, now, asked="forfeit")
+            draft.rollback(hold, asked="forfeit")
         draft.lots, draft.pending, draft.debt = Lots(), [], 0
-        row = draft.row(Kind.FORFEIT, abs(draft.total), -draft.total, asked="forfeit",
-                        description=description, source_type="removal")  # fmt: skip
+        row = draft.row(
+            Kind.FORFEIT,
+            abs(draft.total),
+            -draft.total,
+            asked="forfeit",
+            description=description,
+            source_type="removal",
+        )
         return draft.posting(row)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -318,21 +393,81 @@ class Account:
         if row is None:
             return None
         if row.request != asked:
-            raise LedgerError(f"{self._name()}: transaction_eid {eid!r} was used for another request")
+            raise LedgerError(
+                f"{self._name()}: transaction_eid {eid!r} was used for another request"
+            )
         return Posting(account=self, transaction=row, effects=())
 
 
 _HELD = (Kind.ACCRUAL, Kind.REDEMPTION)
+_SETTLING = ("expire", "timeout")
+
+
+def _bare(row: Transaction) -> Transaction:
+    return attrs.evolve(row, request="")
+
+
+def _redo(
+    account: Account, stored: tuple[Transaction, ...], i: int
+) -> tuple[Account, tuple[Transaction, ...]]:
+    """Run again the operation that wrote ``stored[i]`` (and the rows after it that it wrote)."""
+    row = stored[i]
+    now, eid = row.at, row.eid
+    if row.request in _SETTLING:
+        return account.settle(now)
+    if row.request == "forfeit" or row.kind is Kind.FORFEIT:
+        last = next((r for r in stored[i:] if r.kind is Kind.FORFEIT), row)
+        posting = account.forfeit(now=now, description=last.description)
+    elif row.kind is Kind.CANCELLATION:
+        assert row.refers_to is not None
+        posting = account.cancel(
+            row.refers_to,
+            now=now,
+            amount=row.amount,
+            policy="allow_negative",
+            eid=eid,
+            description=row.description,
+        )
+    elif row.kind is Kind.ROLLBACK:
+        assert row.refers_to is not None
+        posting = account.rollback_hold(row.refers_to, now=now, eid=eid)
+    elif row.refers_to is not None:  # the permanent row of a committed hold
+        posting = account.commit_hold(row.refers_to, now=now, eid=eid)
+    else:
+        timeout = int((row.deadline - now).total_seconds()) if row.deadline else None
+        common: dict[str, Any] = dict(
+            now=now,
+            temp_timeout_sec=timeout,
+            eid=eid,
+            promotion=row.promotion,
+            description=row.description,
+            source_type=row.source_type or "api",
+            source_id=row.source_id,
+        )
+        if row.kind is Kind.ACCRUAL:
+            posting = account.accrue(
+                row.amount, activation=row.activation, expiration=row.expiration, **common
+            )
+        elif row.kind is Kind.REDEMPTION:
+            posting = account.redeem(row.amount, **common)
+        else:
+            return account, ()
+    return posting.account, posting.effects
 
 
 def _ask(*parts: object) -> str:
     """The request's fingerprint: a replay with the same eid must match it exactly."""
-    return "|".join("" if p is None else p.isoformat() if isinstance(p, dt.datetime) else str(p)
-                    for p in parts)  # fmt: skip
+    return "|".join(
+        "" if p is None else p.isoformat() if isinstance(p, dt.datetime) else str(p) for p in parts
+    )
 
 
 def _timeout(seconds: object) -> dt.timedelta:
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_TIMEOUT_SEC:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 0 < seconds <= MAX_TIMEOUT_SEC
+    ):
         raise ValidationError(("temp_timeout_sec",), seconds, f"must be in 1..{MAX_TIMEOUT_SEC}")
     return dt.timedelta(seconds=seconds)
 
@@ -381,8 +516,7 @@ class _Draft:
         *,
         asked: str,
         eid: str | None = None,
-        at: dt.datetime | None = None,
-        **fields: object,
+        **fields: Any,  # the Transaction's own fields, passed through
     ) -> Transaction:
         of = self.currency.of_units
         before = self.total
@@ -392,7 +526,7 @@ class _Draft:
             profile_id=self.account.profile_id,
             currency=self.currency.eid,
             eid=eid,
-            at=at or self.now,
+            at=self.now,
             kind=kind,
             amount=of(units),
             delta=of(delta),
@@ -400,7 +534,7 @@ class _Draft:
             balance_after=of(self.total),
             request=asked,
             earned_after=of(self.peak),
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
         self.rows.append(row)
         return row
@@ -419,7 +553,9 @@ class _Draft:
             debt=self.debt,
             earned=self.earned,
             peak=self.peak,
-            journal=self.account.journal.append(tuple(self.rows)) if self.rows else self.account.journal,
+            journal=self.account.journal.append(tuple(self.rows))
+            if self.rows
+            else self.account.journal,
         )
 
     # points -----------------------------------------------------------------------------
@@ -429,12 +565,13 @@ class _Draft:
         units: int,
         activation: dt.datetime,
         expiration: dt.datetime | None,
-        **fields: object,
+        **fields: Any,
     ) -> Transaction:
         self.earned += units
         self.peak = max(self.peak, self.earned)
-        row = self.row(Kind.ACCRUAL, units, units, activation=activation, expiration=expiration,
-                       **fields)  # type: ignore[arg-type]  # fmt: skip
+        row = self.row(
+            Kind.ACCRUAL, units, units, activation=activation, expiration=expiration, **fields
+        )
         lot = Lot(id=row.id, units=units, activation=activation, expiration=expiration)
         if activation <= self.now:
             self.credit(lot)
@@ -468,8 +605,14 @@ class _Draft:
                 self.lots = self.lots.adjust(key, current.units + units)
             else:
                 assert source.activation is not None
-                self.credit(Lot(id=lot_id, units=units, activation=source.activation,
-                                expiration=source.expiration))  # fmt: skip
+                self.credit(
+                    Lot(
+                        id=lot_id,
+                        units=units,
+                        activation=source.activation,
+                        expiration=source.expiration,
+                    )
+                )
         self._expire()
 
     def open_hold(self, target: Transaction) -> Hold:
@@ -482,12 +625,12 @@ class _Draft:
             raise LedgerError(f"temporary transaction {target.id} is already closed ({state})")
         return hold
 
-    def rollback(self, hold: Hold, at: dt.datetime, **fields: object) -> Transaction:
+    def rollback(self, hold: Hold, **fields: Any) -> Transaction:
         self.holds.remove(hold)
+        row = self.row(Kind.ROLLBACK, hold.units, 0, refers_to=hold.id, **fields)
         if hold.kind is Kind.REDEMPTION:
             self.restore(hold.drawn)
-        return self.row(Kind.ROLLBACK, hold.units, 0, refers_to=hold.id, at=at,
-                        **fields)  # type: ignore[arg-type]  # fmt: skip
+        return row
 
     def cancel(
         self,
@@ -499,10 +642,7 @@ class _Draft:
         description: str | None,
     ) -> Transaction:
         to_units = self._to_units
-        related = self.referrers(target.id)
-        done = sum(to_units(r.amount) for r in related if r.kind is Kind.CANCELLATION)
-        if target.kind is Kind.ACCRUAL:
-            done += sum(to_units(r.amount) for r in related if r.kind is Kind.EXPIRATION)
+        done = self.settled(target)
         left = to_units(target.amount) - done
         units = left if units is None else units
         if left <= 0:
@@ -512,9 +652,15 @@ class _Draft:
                 f"transaction {target.id}: cannot cancel {self.currency.of_units(units)}, "
                 f"only {self.currency.of_units(left)} left"
             )
-        fields = dict(eid=eid, asked=asked, refers_to=target.id, description=description,
-                      promotion=target.promotion, source_type=target.source_type,
-                      source_id=target.source_id)  # fmt: skip
+        fields: dict[str, Any] = dict(
+            eid=eid,
+            asked=asked,
+            refers_to=target.id,
+            description=description,
+            promotion=target.promotion,
+            source_type=target.source_type,
+            source_id=target.source_id,
+        )
         if target.kind is Kind.REDEMPTION:
             returned = done
             back: list[tuple[int, int]] = []
@@ -525,7 +671,7 @@ class _Draft:
                 give = min(part - skip, units - sum(u for _, u in back))
                 if give:
                     back.append((lot_id, give))
-            row = self.row(Kind.CANCELLATION, units, units, **fields)  # type: ignore[arg-type]
+            row = self.row(Kind.CANCELLATION, units, units, **fields)
             self.restore(tuple(back))
             return row
         own = self._own_lot(target)
@@ -543,7 +689,16 @@ class _Draft:
             self.take(spare)
         self.debt += rest - spare
         self.earned -= units
-        return self.row(Kind.CANCELLATION, units, -units, **fields)  # type: ignore[arg-type]
+        return self.row(Kind.CANCELLATION, units, -units, **fields)
+
+    def settled(self, target: Transaction) -> int:
+        """Units of ``target`` no longer cancellable: cancelled, or (of an accrual) expired."""
+        kinds = (
+            (Kind.CANCELLATION, Kind.EXPIRATION)
+            if target.kind is Kind.ACCRUAL
+            else (Kind.CANCELLATION,)
+        )
+        return sum(self._to_units(r.amount) for r in self.referrers(target.id) if r.kind in kinds)
 
     def _own_lot(self, target: Transaction) -> Lot | None:
         for lot in self.pending:
@@ -568,7 +723,7 @@ class _Draft:
 
     def _settle(self, now: dt.datetime) -> None:
         for hold in sorted((h for h in self.holds if h.deadline <= now), key=lambda h: h.deadline):
-            self.rollback(hold, hold.deadline, asked="timeout", description="timed out")
+            self.rollback(hold, asked="timeout", description="timed out")
         while self.pending and self.pending[0].activation <= now:
             self.credit(self.pending.pop(0))
         self._expire()
@@ -577,7 +732,4 @@ class _Draft:
         self.lots, gone = self.lots.expire(self.now)
         for lot in gone:
             assert lot.expiration is not None
-            self.row(Kind.EXPIRATION, lot.units, -lot.units, refers_to=lot.id,
-                     at=lot.expiration, asked="expire")  # fmt: skip
-
-
+            self.row(Kind.EXPIRATION, lot.units, -lot.units, refers_to=lot.id, asked="expire")

@@ -134,7 +134,7 @@ def register(
     if membership.removed_at is not None:
         membership = attrs.evolve(membership, removed_at=None)
     have = {a.currency.eid for a in membership.accounts}
-    accounts, effects = list(membership.accounts), []
+    accounts, effects = list(membership.accounts), list[Transaction]()
     for currency in program.currencies:
         if currency.eid in have:
             continue
@@ -153,13 +153,15 @@ def register(
     return Change(membership=attrs.evolve(membership, accounts=accounts), effects=tuple(effects))
 
 
-def remove(membership: Membership, *, now: dt.datetime, policy: RemovalPolicy = "forfeit") -> Change:
+def remove(
+    membership: Membership, *, now: dt.datetime, policy: RemovalPolicy = "forfeit"
+) -> Change:
     """Take the member out of the program (see the module's policies)."""
     if policy not in ("forfeit", "keep"):
         raise ValidationError(("policy",), policy, "must be 'forfeit' or 'keep'")
     if membership.removed_at is not None:
         return Change(membership=membership)  # removing twice changes nothing
-    accounts, effects = [], []
+    accounts, effects = list[Account](), list[Transaction]()
     for account in membership.accounts:
         if policy == "forfeit":
             posting = account.forfeit(now=now, description="member removed")
@@ -173,7 +175,7 @@ def remove(membership: Membership, *, now: dt.datetime, policy: RemovalPolicy = 
 
 
 def _reached_at(account: Account, threshold: Decimal, since: dt.datetime) -> dt.datetime | None:
-    """When the account's earned points first reached ``threshold`` (a bisection: they only rise)."""
+    """When the account's earned points first reached ``threshold`` (bisection: they only rise)."""
     if threshold <= 0:
         return since
     if account.currency.of_units(account.peak) < threshold:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -19,6 +19,7 @@ from ..model import PointsRef
 from ..program.accounts import TriggerPromotion, TriggerRule
 from ..program.program import Program
 from .account import MAX_PAGE
+from .journal import Transaction
 from .members import Change, Membership
 
 Side = Literal["accrual", "redeem"]
@@ -81,17 +82,22 @@ def apply_trigger(
         rules = tuple(r for r in rules if program.currencies_by_eid[r.currency].matches(currency))
     if not rules:
         raise ValidationError(("points_currency",), str(currency), f"no {side} rule for it")
-    effects = []
+    effects: list[Transaction] = []
     for rule in rules:
         account = membership.account(rule.currency)
         points = _amount(rule, amount)
-        common = dict(now=now, eid=eid, temp_timeout_sec=temp_timeout_sec,
-                      promotion=trigger.external_id, source_type="trigger",
-                      description=description or trigger.name)  # fmt: skip
+        common: dict[str, Any] = dict(
+            now=now,
+            eid=eid,
+            temp_timeout_sec=temp_timeout_sec,
+            promotion=trigger.external_id,
+            source_type="trigger",
+            description=description or trigger.name,
+        )
         if side == "accrual":
-            posting = account.accrue(points, **common)  # type: ignore[arg-type]
+            posting = account.accrue(points, **common)
         else:
-            posting = account.redeem(points, **common)  # type: ignore[arg-type]
+            posting = account.redeem(points, **common)
         membership = membership.with_account(posting.account)
         effects += posting.effects
     return Change(membership=membership, effects=tuple(effects))

@@ -53,7 +53,9 @@ class TierGroup:
 
     id: int = attrs.field(validator=_id)
     name: str = attrs.field(default="tiers", validator=not_blank)
-    type: Literal["cumulative"] = attrs.field(default="cumulative", validator=one_of(("cumulative",)))
+    type: Literal["cumulative"] = attrs.field(
+        default="cumulative", validator=one_of(("cumulative",))
+    )
     currency: str = attrs.field(validator=not_blank)  # eid of a currency with qualifying = true
     tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
 

@@ -181,10 +181,14 @@ class Program:
         for i, tier_group in enumerate(self.tier_groups):
             if tier_group.currency not in qualifying:
                 yield ValidationError(
-                    ("tier_groups", i, "currency"), tier_group.currency, "no such qualifying currency"
+                    ("tier_groups", i, "currency"),
+                    tier_group.currency,
+                    "no such qualifying currency",
                 )
         if len({g.id for g in self.tier_groups}) != len(self.tier_groups):
-            yield ValidationError(("tier_groups",), [g.id for g in self.tier_groups], "duplicate id")
+            yield ValidationError(
+                ("tier_groups",), [g.id for g in self.tier_groups], "duplicate id"
+            )
         for i, trigger in enumerate(self.trigger_promotions):
             for side in ("accrual_rules", "redeem_rules"):
                 for j, rule in enumerate(getattr(trigger, side)):
