@@ -12,7 +12,6 @@ replaces the old one with one rename, so a crash leaves either the old state or 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import tempfile
@@ -25,6 +24,7 @@ import attrs
 from .altcraft.wire import Reader, read_json_file
 from .errors import ValidationError, ValidationErrors
 from .ledger.account import Account
+from .ledger.export import moment_text, transaction_row
 from .ledger.journal import Kind, Transaction
 from .ledger.members import Membership
 from .money import parse_decimal
@@ -66,10 +66,10 @@ def state_to_dict(state: State) -> dict[str, object]:
     return {
         "members": {
             profile: {
-                "registered_at": _time(m.registered_at),
-                "removed_at": _time(m.removed_at),
+                "registered_at": moment_text(m.registered_at),
+                "removed_at": moment_text(m.removed_at),
                 "transactions": [
-                    transaction_to_dict(row) for account in m.accounts for row in account.journal
+                    transaction_row(row) for account in m.accounts for row in account.journal
                 ],
             }
             for profile, m in sorted(state.members.items())
@@ -79,7 +79,9 @@ def state_to_dict(state: State) -> dict[str, object]:
                 "pool_id": pool.pool_id,
                 "name": pool.name,
                 "reuse": pool.reuse,
-                "codes": [{"code": c.code, "expires_at": _time(c.expires_at)} for c in pool.codes],
+                "codes": [
+                    {"code": c.code, "expires_at": moment_text(c.expires_at)} for c in pool.codes
+                ],
                 "used": sorted(pool.used),
             }
             for pool in state.pools
@@ -147,34 +149,6 @@ def state_from_dict(data: object, program: Program) -> State:
     return State(members=members, pools=tuple(pools), orders=orders)
 
 
-def transaction_to_dict(row: Transaction) -> dict[str, object]:
-    """A history-API row (``transaction_id``, ``transaction_type``, …) plus what replay needs."""
-    return {
-        "transaction_id": row.id,
-        "transaction_eid": row.eid,
-        "profile_id": row.profile_id,
-        "points_currency_eid": row.currency,
-        "created_at": _time(row.at),
-        "transaction_type": row.kind.value,
-        "amount": format(row.amount, "f"),
-        "delta": format(row.delta, "f"),
-        "balance_before": format(row.balance_before, "f"),
-        "balance_after": format(row.balance_after, "f"),
-        "temp": row.temp,
-        "deadline": _time(row.deadline),
-        "activation_date": _time(row.activation),
-        "expiration_date": _time(row.expiration),
-        "refers_to": row.refers_to,
-        "promo_eid": row.promotion,
-        "description": row.description,
-        "source_type": row.source_type,
-        "source_id": row.source_id,
-        "drawn": [[lot, format(points, "f")] for lot, points in row.drawn],
-        "earned_after": format(row.earned_after, "f"),
-        "request": row.request,
-    }
-
-
 def _transaction(item: Reader, program: Program) -> Transaction | None:
     def points(key: str) -> Decimal:
         value = item.text(key, required=True)
@@ -237,10 +211,3 @@ def _transaction(item: Reader, program: Program) -> Transaction | None:
     if at is None:
         item.fail("created_at", None, "required")
     return row if isinstance(row, Transaction) else None
-
-
-def _time(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,5 +1,6 @@
 """Program definitions and their loader."""
 
+from .accounts import Tier, TierGroup, TriggerPromotion, TriggerRule
 from .benefits import (
     BENEFITS,
     AccrueFixed,
@@ -41,7 +42,11 @@ __all__ = [
     "Redeem",
     "Settings",
     "Step",
+    "Tier",
+    "TierGroup",
     "TieredPercent",
+    "TriggerPromotion",
+    "TriggerRule",
     "load_program",
     "program_from_dict",
     "program_to_dict",
