@@ -489,6 +489,7 @@ class _Draft:
         self.account = account
         self.currency = account.currency
         self.now = now
+        self.clock = now  # while settling: the moment being settled
         self.lots = account.lots
         self.pending = list(account.pending)
         self.holds = list(account.holds)
@@ -722,14 +723,30 @@ class _Draft:
     # time ---------------------------------------------------------------------------------
 
     def _settle(self, now: dt.datetime) -> None:
-        for hold in sorted((h for h in self.holds if h.deadline <= now), key=lambda h: h.deadline):
-            self.rollback(hold, asked="timeout", description="timed out")
-        while self.pending and self.pending[0].activation <= now:
-            self.credit(self.pending.pop(0))
-        self._expire()
+        """Replay what fell due since the last operation, in time order, so that the outcome
+        does not depend on when the account is next touched. At one instant: timeouts, then
+        activations, then expirations (a lot is active on [activation, expiration))."""
+        while True:
+            hold = min(self.holds, key=lambda h: (h.deadline, h.id), default=None)
+            due = [hold.deadline] if hold is not None else []
+            if self.pending:
+                due.append(self.pending[0].activation)
+            if self.lots.firsts:
+                due.append(self.lots.firsts[0][0])
+            if not due or min(due) > now:
+                break
+            moment = min(due)
+            self.clock = moment
+            if hold is not None and hold.deadline == moment:
+                self.rollback(hold, asked="timeout", description="timed out")
+            elif self.pending and self.pending[0].activation == moment:
+                self.credit(self.pending.pop(0))
+            else:
+                self._expire()
+        self.clock = now
 
     def _expire(self) -> None:
-        self.lots, gone = self.lots.expire(self.now)
+        self.lots, gone = self.lots.expire(self.clock)
         for lot in gone:
             assert lot.expiration is not None
             self.row(Kind.EXPIRATION, lot.units, -lot.units, refers_to=lot.id, asked="expire")
