@@ -354,7 +354,7 @@ class Account:
                 return draft.posting(draft.rollback(hold, eid=eid, asked=asked))
             target = committed[0]
         if target.kind not in (Kind.ACCRUAL, Kind.REDEMPTION):
-            raise LedgerError(f"{self._name()}: a {target.kind.value} cannot be cancelled")
+            raise LedgerError(f"{self._name()}: {target.kind.value} rows cannot be cancelled")
         return draft.posting(draft.cancel(target, units, policy, eid, asked, description))
 
     def forfeit(self, *, now: dt.datetime, description: str | None = None) -> Posting:
@@ -379,6 +379,8 @@ class Account:
         return f"{self.profile_id}/{self.currency.eid}"
 
     def _units(self, amount: object) -> int:
+        if not isinstance(amount, Decimal):
+            raise ValidationError(("amount",), amount, "must be a Decimal")
         value = self.currency.points(amount, ("amount",))
         if value <= 0:
             raise ValidationError(("amount",), amount, "must be positive")
