@@ -1,0 +1,152 @@
+"""Properties of commit on generated programs, orders and members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import loyalty_engine as le
+from loyalty_engine.testing import NOW, cases, orders, points_currencies
+
+Case = tuple[le.Program, le.Order, le.Member | None]
+BEFORE = NOW - dt.timedelta(days=1)
+
+
+def membership_of(program: le.Program, member: le.Member) -> le.Membership:
+    """A ledger member holding ``member``'s balances, funded the day before."""
+    membership = le.register(program, member.profile_id, now=BEFORE).membership
+    for eid, balance in member.balances:
+        if balance.active > 0:
+            account = membership.account(eid).accrue(balance.active, now=BEFORE)
+            membership = membership.with_account(account.account)
+    return membership
+
+
+def preorder(
+    program: le.Program, order: le.Order, membership: le.Membership | None
+) -> le.Requested:
+    member = membership.member(program, now=NOW) if membership else None
+    return le.Requested.of(le.calculate(program, order, member, now=NOW))
+
+
+def totals(membership: le.Membership) -> dict[str, Decimal]:
+    return {a.currency.eid: a.balance(NOW).total for a in membership.accounts}
+
+
+@given(case=cases())
+def test_an_unchanged_preorder_always_commits_and_moves_exactly_its_points(case: Case) -> None:
+    program, order, member = case
+    membership = membership_of(program, member) if member else None
+    result = le.commit(program, order, preorder(program, order, membership),
+                       membership=membership, now=NOW)  # fmt: skip
+    assert result.status is le.CommitStatus.SUCCESS, result.differences
+    assert result.processing_target is le.Target.IMMEDIATE
+    if membership is None:
+        assert result.effects == () and result.points_changes == ()
+        return
+    assert result.membership is not None
+    before, after = totals(membership), totals(result.membership)
+    for change in result.points_changes:
+        eid = change.currency.eid
+        assert after[eid] == before[eid] + change.accrued - change.redeemed == change.balance
+        moved = sum(r.delta for r in result.effects if r.currency == eid)
+        assert moved == change.accrued - change.redeemed
+    summary = {s.currency.eid: s for s in result.calculation.points} if result.calculation else {}
+    for eid, amount in before.items():
+        if eid not in {c.currency.eid for c in result.points_changes}:
+            assert after[eid] == amount
+        else:
+            assert summary[eid].redeemed <= amount
+
+
+@given(case=cases())
+def test_a_replayed_commit_is_processed_with_no_new_effects(case: Case) -> None:
+    program, order, member = case
+    membership = membership_of(program, member) if member else None
+    requested = preorder(program, order, membership)
+    first = le.commit(program, order, requested, membership=membership, now=NOW)
+    again = le.commit(program, order, requested, membership=first.membership, now=NOW,
+                      committed={order.external_id: first})  # fmt: skip
+    assert again.processing_target is le.Target.PROCESSED
+    assert again.effects == () and again.membership is first.membership
+    assert again.points_changes == first.points_changes and again.issued == first.issued
+
+
+@given(case=cases(), data=st.data())
+def test_a_changed_line_price_is_outdated_with_no_effects(case: Case, data: st.DataObject) -> None:
+    program, order, member = case
+    membership = membership_of(program, member) if member else None
+    requested = preorder(program, order, membership)
+    index = data.draw(st.integers(0, len(requested.lines) - 1))
+    line = requested.lines[index]
+    assert line.final_price_per_item is not None
+    price = le.Money.of_minor(line.final_price_per_item.minor + 1, order.currency)
+    lines = list(requested.lines)
+    lines[index] = attrs.evolve(line, final_price_per_item=price)
+    result = le.commit(program, order, attrs.evolve(requested, lines=lines),
+                       membership=membership, now=NOW)  # fmt: skip
+    assert result.status is le.CommitStatus.OUTDATED
+    assert result.effects == () and result.membership is membership
+    assert any(d.path == f"lines[{line.external_id}].final_price_per_item"
+               for d in result.differences)  # fmt: skip
+
+
+@given(case=cases(), data=st.data())
+def test_a_changed_requested_amount_is_outdated(case: Case, data: st.DataObject) -> None:
+    program, order, member = case
+    membership = membership_of(program, member) if member else None
+    requested = preorder(program, order, membership)
+    spots = [(i, j) for i, line in enumerate(requested.lines)
+             for j, p in enumerate(line.promotions) if p.points is not None or p.amount is not None]  # fmt: skip
+    assume(spots)
+    i, j = data.draw(st.sampled_from(spots))
+    promotion = requested.lines[i].promotions[j]
+    if promotion.points is not None:
+        changed = attrs.evolve(promotion, points=promotion.points + 1)
+    else:
+        assert promotion.amount is not None
+        changed = attrs.evolve(
+            promotion, amount=le.Money.of_minor(promotion.amount.minor + 1, order.currency)
+        )
+    promotions = list(requested.lines[i].promotions)
+    promotions[j] = changed
+    lines = list(requested.lines)
+    lines[i] = attrs.evolve(lines[i], promotions=promotions)
+    result = le.commit(program, order, attrs.evolve(requested, lines=lines),
+                       membership=membership, now=NOW)  # fmt: skip
+    assert result.status is le.CommitStatus.OUTDATED and result.effects == ()
+
+
+@st.composite
+def redeeming(draw: st.DrawFn) -> Case:
+    """A program with a redeem promotion, an order asking to redeem, a member with points."""
+    point = draw(points_currencies())
+    program = le.Program(
+        currencies=[point],
+        promotions=[le.Promotion(external_id="pay", benefit=le.Redeem(currency=point.eid))],
+    )
+    order = draw(orders("RUB", points=[point]).filter(lambda o: any(r.amount for r in o.redeem)))
+    units = draw(st.integers(1, 100_000))
+    balance = le.Balance(point.of_units(units), point.of_units(units))
+    return program, order, le.Member(profile_id="m1", balances={point.eid: balance})
+
+
+@given(case=redeeming())
+def test_a_balance_spent_meanwhile_makes_the_redemption_outdated(case: Case) -> None:
+    program, order, member = case
+    assert member is not None
+    membership = membership_of(program, member)
+    calculated = le.calculate(program, order, membership.member(program, now=NOW), now=NOW)
+    (summary,) = calculated.points
+    assume(summary.redeemed > 0)
+    account = membership.account(summary.currency.eid)
+    spend = account.balance(NOW).active - summary.redeemed + summary.currency.of_units(1)
+    spent = membership.with_account(account.redeem(spend, now=NOW).account)
+    result = le.commit(program, order, le.Requested.of(calculated), membership=spent, now=NOW)
+    assert result.status is le.CommitStatus.OUTDATED
+    assert result.effects == () and result.membership is spent
+    assert any("redeem_points:pay" in d.path for d in result.differences)
