@@ -197,7 +197,7 @@ def test_time_only_runs_forward() -> None:
     with pytest.raises(LedgerError, match="before the account's last operation"):
         account.redeem(Decimal(1), now=T0 - dt.timedelta(seconds=1))
     with pytest.raises(ValidationError, match="timezone-aware"):
-        account.balance(dt.datetime(2026, 1, 2))  # noqa: DTZ001
+        account.balance(dt.datetime(2026, 1, 2))
 
 
 def test_bad_amounts_and_timeouts_are_validation_errors() -> None:

@@ -113,7 +113,9 @@ class Model:
                 self.expire(moment)
         self.now = now
 
-    def add_lot(self, lot_id: int, units: int, activation: dt.datetime, expiration: dt.datetime) -> None:
+    def add_lot(
+        self, lot_id: int, units: int, activation: dt.datetime, expiration: dt.datetime
+    ) -> None:
         self.lots[lot_id] = ModelLot(0, activation, expiration)
         self.total += units
         if activation <= self.now:

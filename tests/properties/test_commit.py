@@ -100,8 +100,12 @@ def test_a_changed_requested_amount_is_outdated(case: Case, data: st.DataObject)
     program, order, member = case
     membership = membership_of(program, member) if member else None
     requested = preorder(program, order, membership)
-    spots = [(i, j) for i, line in enumerate(requested.lines)
-             for j, p in enumerate(line.promotions) if p.points is not None or p.amount is not None]  # fmt: skip
+    spots = [
+        (i, j)
+        for i, line in enumerate(requested.lines)
+        for j, p in enumerate(line.promotions)
+        if p.points is not None or p.amount is not None
+    ]
     assume(spots)
     i, j = data.draw(st.sampled_from(spots))
     promotion = requested.lines[i].promotions[j]

@@ -1,0 +1,201 @@
+"""commit() and reverse(): each documented policy, by example, on the seed 004 program."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+
+import loyalty_engine as le
+from loyalty_engine.altcraft.preorder import parse_preorder_request
+from loyalty_engine.altcraft.wire import read_json_file
+
+HERE = Path(__file__).resolve().parent.parent / "examples" / "seed_004"
+NOW = dt.datetime(2026, 2, 18, 13, 1, 6, tzinfo=dt.UTC)
+PROGRAM = le.load_program(HERE / "program.toml")
+ORDER = parse_preorder_request(read_json_file(HERE / "request.json")).order
+POOL = le.CodePool(pool_id=100, name="Welcome Promocodes", codes=[le.PoolCode("W-1")])
+
+
+def member(points: int = 21525, program: le.Program = PROGRAM) -> le.Membership:
+    joined = NOW - dt.timedelta(days=10)
+    membership = le.register(program, "p1", now=joined).membership
+    account = membership.account("bonus1").accrue(Decimal(points), now=joined)
+    return membership.with_account(account.account)
+
+
+def requested(membership: le.Membership | None, order: le.Order = ORDER) -> le.Requested:
+    who = membership.member(PROGRAM, now=NOW) if membership else None
+    return le.Requested.of(le.calculate(PROGRAM, order, who, now=NOW))
+
+
+def committed(membership: le.Membership | None = None, **kw: object) -> le.CommitResult:
+    membership = membership or member()
+    kw.setdefault("pools", [POOL])
+    return le.commit(
+        PROGRAM,
+        ORDER,
+        requested(membership),
+        membership=membership,
+        now=NOW,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_success_posts_the_redemption_then_the_accrual_with_order_eids() -> None:
+    result = committed()
+    assert (result.status, result.processing_target) == (
+        le.CommitStatus.SUCCESS,
+        le.Target.IMMEDIATE,
+    )
+    assert [(r.kind, r.amount, r.eid, r.source_type) for r in result.effects] == [
+        (le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo", "order"),
+        (le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo", "order"),
+    ]
+    assert result.effects[1].expiration == ORDER.create_time + dt.timedelta(days=365)  # type: ignore[operator]
+    (change,) = result.points_changes
+    assert (change.balance, change.accrued, change.redeemed) == (21500, 75, 100)
+    assert result.issued[0].codes == ("W-1",) and result.pools[0].codes == ()
+    assert [m.external_id for m in result.messages] == ["message_promo"]
+
+
+def test_outdated_has_differences_and_no_effects() -> None:
+    membership = member()
+    asked = requested(membership)
+    line = attrs.evolve(asked.lines[0], final_price_per_item=le.Money.parse("1349.99", "RUB"))
+    result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, lines=[line, *asked.lines[1:]]),
+                       membership=membership, now=NOW, pools=[POOL])  # fmt: skip
+    assert result.status is le.CommitStatus.OUTDATED and result.processing_target is None
+    assert result.differences == (
+        le.Difference("lines[line_1].final_price_per_item", "1349.99", "1350.00"),
+    )
+    assert result.effects == () and result.membership is membership
+    assert result.pools == (POOL,) and result.issued == ()
+
+
+def test_a_discount_that_appeared_unasked_is_a_difference() -> None:
+    asked = requested(member())
+    bare = attrs.evolve(asked.lines[0], promotions=asked.lines[0].promotions[1:])
+    result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, lines=[bare, *asked.lines[1:]]),
+                       membership=member(), now=NOW)  # fmt: skip
+    assert result.differences == (
+        le.Difference("lines[line_1].promotions[discount:promo_1]", None, "150.00"),
+    )
+
+
+def test_a_promised_gift_must_still_apply_but_an_unasked_one_is_delivered() -> None:
+    asked = requested(member())
+    gifts = [p for p in asked.promotions if p.type == "code_issue"]
+    result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, promotions=gifts),
+                       membership=member(), now=NOW)  # fmt: skip
+    assert result.status is le.CommitStatus.SUCCESS and result.messages  # message unasked
+    ghost = le.RequestedPromotion(type="message", external_id="gone")
+    result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, promotions=[*gifts, ghost]),
+                       membership=member(), now=NOW)  # fmt: skip
+    assert result.differences == (le.Difference("order.promotions[message:gone]", "applied", None),)
+
+
+def test_a_balance_too_low_for_the_redemption_is_outdated() -> None:
+    asked = requested(member())
+    result = le.commit(PROGRAM, ORDER, asked, membership=member(points=60), now=NOW)
+    assert result.status is le.CommitStatus.OUTDATED
+    paths = [d.path for d in result.differences]
+    assert "lines[line_2].promotions[redeem_points:redeem_promo].points" in paths
+
+
+def test_a_guest_commit_moves_no_points() -> None:
+    order = attrs.evolve(ORDER, redeem=())
+    result = le.commit(PROGRAM, order, requested(None, order), membership=None, now=NOW)
+    assert result.status is le.CommitStatus.SUCCESS
+    assert result.effects == () and result.points_changes == () and result.membership is None
+
+
+def test_an_empty_pool_issues_what_it_has_and_says_how_many_are_missing() -> None:
+    expired = le.CodePool(pool_id=100, name="Welcome", codes=[le.PoolCode("OLD", NOW)])
+    result = committed(pools=[expired])
+    assert result.issued[0].codes == () and result.issued[0].missing == 1
+
+
+def test_a_used_single_use_code_is_outdated_and_a_fresh_one_is_marked_used() -> None:
+    gated = le.program_from_dict(
+        {
+            **PROGRAM.to_dict(),
+            "promotions": [
+                {"external_id": "coded", "type": "discount",
+                 "benefit": {"kind": "percent", "percent": "5"},
+                 "conditions": [{"kind": "promo_code", "codes": ["HYDO-4728-DZGU"]}]},
+            ],
+        }
+    )  # fmt: skip
+    pool = le.CodePool(pool_id=42, name="Summer")
+    asked = le.Requested.of(le.calculate(gated, ORDER, None, now=NOW))
+    first = le.commit(gated, ORDER, asked, membership=None, now=NOW, pools=[pool])
+    assert first.pools[0].used == frozenset({"HYDO-4728-DZGU"})
+    again = attrs.evolve(ORDER, external_id="order_2")
+    second = le.commit(gated, again, asked, membership=None, now=NOW, pools=first.pools)
+    assert second.differences == (le.Difference("promocodes[0]", "HYDO-4728-DZGU", "already used"),)
+
+
+def test_a_replay_returns_the_stored_result_and_a_lost_result_is_refused() -> None:
+    first = committed()
+    replay = committed(first.membership, committed={"order_12345": first})
+    assert replay.processing_target is le.Target.PROCESSED and replay.effects == ()
+    with pytest.raises(le.LedgerError, match="committed before: pass its stored result"):
+        committed(first.membership)
+
+
+def test_a_removed_member_cannot_commit() -> None:
+    gone = le.remove(member(), now=NOW).membership
+    with pytest.raises(le.LedgerError, match="removed"):
+        committed(gone)
+
+
+def test_money_ratio_accrues_qualification_points_on_the_money_paid() -> None:
+    data = PROGRAM.to_dict()
+    data["currencies"] = [*data["currencies"],  # type: ignore[misc]
+                          {"eid": "q", "qualifying": True, "money_ratio": "0.1"}]  # fmt: skip
+    program = le.program_from_dict(data)
+    membership = member(program=program)
+    asked = le.Requested.of(
+        le.calculate(program, ORDER, membership.member(program, now=NOW), now=NOW)
+    )
+    result = le.commit(program, ORDER, asked, membership=membership, now=NOW)
+    assert result.status is le.CommitStatus.SUCCESS
+    assert [(c.currency.eid, c.accrued) for c in result.points_changes] == [
+        ("bonus1", 75),
+        ("q", 265),  # floor(2650.00 × 0.1)
+    ]
+
+
+def test_reversal_in_steps_adds_up_to_the_whole() -> None:
+    first = committed()
+    assert first.membership is not None
+    step = le.reverse(first, first.membership, now=NOW, lines={"line_2": 1})
+    assert [(r.kind, r.delta) for r in step.effects] == [(le.Kind.CANCELLATION, 50)]
+    rest = le.reverse(first, step.membership, now=NOW, refunded={"line_2": 1})
+    assert sorted(r.delta for r in rest.effects) == [-75, 50]
+    assert rest.membership.account("bonus1").balance(NOW).total == 21525
+    with pytest.raises(le.ValidationError, match="more than the 2 items"):
+        le.reverse(first, rest.membership, now=NOW, lines={"line_2": 1}, refunded={"line_2": 2})
+
+
+def test_reversal_of_spent_points_goes_negative_by_default_or_is_refused() -> None:
+    first = committed(member(points=100))
+    assert first.membership is not None
+    account = first.membership.account("bonus1")
+    spent = first.membership.with_account(account.redeem(Decimal(75), now=NOW).account)
+    with pytest.raises(le.LedgerError, match="was spent"):
+        le.reverse(first, spent, now=NOW, lines={"line_1": 1}, policy="refuse")
+    taken = le.reverse(first, spent, now=NOW, lines={"line_1": 1})
+    assert taken.membership.account("bonus1").balance(NOW).total == -75
+
+
+def test_reversal_is_idempotent_with_an_eid() -> None:
+    first = committed()
+    assert first.membership is not None
+    once = le.reverse(first, first.membership, now=NOW, eid="refund-1")
+    twice = le.reverse(first, once.membership, now=NOW, eid="refund-1")
+    assert twice.effects == () and twice.membership == once.membership
