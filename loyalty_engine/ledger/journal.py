@@ -70,6 +70,15 @@ class _Store:
         self.referrers: dict[int, list[int]] = {}
         self.lock = threading.Lock()
 
+    def upto(self, length: int) -> _Store:
+        """A new store with the first ``length`` rows and their index entries."""
+        out = _Store()
+        out.rows = self.rows[:length]
+        out.by_eid = {eid: id for eid, id in self.by_eid.items() if id <= length}
+        referrers = ((id, [i for i in ids if i <= length]) for id, ids in self.referrers.items())
+        out.referrers = {id: ids for id, ids in referrers if ids}
+        return out
+
 
 @attrs.frozen(eq=False)
 class Journal:
@@ -81,10 +90,8 @@ class Journal:
     def append(self, rows: tuple[Transaction, ...]) -> Journal:
         store = self._store
         with store.lock:
-            if len(store.rows) != self.length:  # a branch: copy this version's rows
-                store = _Store()
-                for row in self._store.rows[: self.length]:
-                    _index(store, row)
+            if len(store.rows) != self.length:  # a branch: copy this version's part
+                store = self._store.upto(self.length)
             for row in rows:
                 _index(store, row)
             return Journal(store, len(store.rows))
