@@ -2,9 +2,10 @@
 
 Ledger: an account is built from N accruals (one a minute, each living 10 years, so all N lots
 stay open: the worst case for an index; a 1-day window holds up to 1,440 of them). Then each
-query and operation is timed on it. The baseline, measured in the same run, is one plain Python pass over the N lots (a ``sum`` over a
-list of ints): what any implementation that scans per call would pay at least. A ratio far
-below 1 at N = 100,000, and flat from N = 1,000 up, means no operation scans.
+query and operation is timed on it. The baseline, measured in the same run, is one plain Python
+pass over the N lots (a ``sum`` over a list of ints): what any implementation that scans per
+call would pay at least. A ratio far below 1 at N = 100,000, and a flat µs column from N = 1,000
+up, mean no operation scans.
 
 Commit: ``commit`` of the seed 004 order (recalculate, compare, post two transactions, issue a
 code) against ``calculate`` of the same order, interleaved.
