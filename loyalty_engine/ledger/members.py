@@ -163,7 +163,8 @@ def remove(
         return Change(membership=membership)  # removing twice changes nothing
     accounts, effects = list[Account](), list[Transaction]()
     for account in membership.accounts:
-        if policy == "forfeit":
+        empty = account.balance(now).total == 0 and account.held(now) == (0, 0)
+        if policy == "forfeit" and not empty:
             posting = account.forfeit(now=now, description="member removed")
             account = posting.account
             effects += posting.effects
