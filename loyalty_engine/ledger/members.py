@@ -163,7 +163,7 @@ def remove(
         return Change(membership=membership)  # removing twice changes nothing
     accounts, effects = list[Account](), list[Transaction]()
     for account in membership.accounts:
-        empty = account.balance(now).total == 0 and account.held(now) == (0, 0)
+        empty = account.balance(now).total == 0 and not any(account.held(now))
         if policy == "forfeit" and not empty:
             posting = account.forfeit(now=now, description="member removed")
             account = posting.account
