@@ -355,13 +355,13 @@ def _post(
     """The order's points transactions: redemptions first, then accruals, per currency."""
     external_id = result.order.external_id
     moves: dict[tuple[str, str, str], tuple[Decimal, dt.datetime | None]] = {}
-    for line in result.lines:
-        for applied in (*line.applied, *result.applied):
-            if applied.currency is None or applied.points is None:
-                continue
-            key = (applied.currency.eid, applied.type, applied.external_id)
-            points, _ = moves.get(key, (Decimal(0), None))
-            moves[key] = (points + applied.points, applied.expiration_date)
+    every = [*(a for line in result.lines for a in line.applied), *result.applied]
+    for applied in every:  # order-level entries: points that reached the delivery
+        if applied.currency is None or applied.points is None:
+            continue
+        key = (applied.currency.eid, applied.type, applied.external_id)
+        points, _ = moves.get(key, (Decimal(0), None))
+        moves[key] = (points + applied.points, applied.expiration_date)
     effects: list[Transaction] = []
     touched: dict[str, tuple[Decimal, Decimal]] = {}
     common: dict[str, Any] = dict(now=now, source_type="order", source_id=external_id)

@@ -2,7 +2,8 @@
 
 The docs say nothing on how points follow an order's cancellation or refund. Ours:
 - Each line's points (accrued and redeemed, per currency and promotion, as the commit's
-  calculation recorded them) follow its items pro rata: after ``k`` of ``n`` items are refunded in
+  calculation recorded them) follow its items pro rata (points that paid for the delivery come
+  back when the last item is refunded): after ``k`` of ``n`` items are refunded in
   total, floor(points × k / n) have been reversed. Refunds in several steps therefore add up to
   exactly the whole, and a full refund reverses everything.
 - Accrued points are cancelled (policy ``allow_negative`` by default: the merchant takes back
@@ -46,6 +47,14 @@ def reverse(
     now_refunded = (
         dict(lines) if lines is not None else {k: n - before.get(k, 0) for k, n in counts.items()}
     )
+    for line_id, items in before.items():
+        if (
+            line_id not in counts
+            or isinstance(items, bool)
+            or not isinstance(items, int)
+            or not (0 <= items <= counts[line_id])
+        ):
+            raise ValidationError(("refunded", line_id), items, "not a count of the order's items")
     for line_id, items in now_refunded.items():
         if line_id not in counts:
             raise ValidationError(("lines", line_id), line_id, "no such line in the order")
@@ -55,12 +64,17 @@ def reverse(
             raise ValidationError(
                 ("lines", line_id), items, f"more than the {counts[line_id]} items left to refund"
             )
+    shares = [
+        (line.applied, line.line.count, before.get(line.line.external_id, 0),
+         before.get(line.line.external_id, 0) + now_refunded.get(line.line.external_id, 0))
+        for line in result.lines
+    ]  # fmt: skip
+    was_whole = all(k0 == n for _, n, k0, _ in shares)
+    is_whole = all(k1 == n for _, n, _, k1 in shares)
+    shares.append((result.applied, 1, int(was_whole), int(is_whole)))  # the delivery goes last
     amounts: dict[tuple[str, str, str], Decimal] = {}
-    for line in result.lines:
-        line_id, n = line.line.external_id, line.line.count
-        k0 = before.get(line_id, 0)
-        k1 = k0 + now_refunded.get(line_id, 0)
-        for applied in line.applied:
+    for applied_here, n, k0, k1 in shares:
+        for applied in applied_here:
             if applied.currency is None or applied.points is None or k1 == k0:
                 continue
             step = Decimal(1).scaleb(-applied.currency.precision)

@@ -199,3 +199,31 @@ def test_reversal_is_idempotent_with_an_eid() -> None:
     once = le.reverse(first, first.membership, now=NOW, eid="refund-1")
     twice = le.reverse(first, once.membership, now=NOW, eid="refund-1")
     assert twice.effects == () and twice.membership == once.membership
+
+
+def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_last_item() -> None:
+    program = le.program_from_dict(
+        {
+            "settings": {"delivery_discountable": True},
+            "currencies": [{"eid": "bonus1"}],
+            "promotions": [{"external_id": "pay", "type": "redeem_points",
+                            "benefit": {"currency": "bonus1"}}],
+        }
+    )  # fmt: skip
+    rub = le.Money.parse
+    order = le.Order(
+        external_id="o-d", currency="RUB", delivery_cost=rub("50.00", "RUB"),
+        lines=[le.Line(external_id="a", sku="s", count=2, base_price_per_item=rub("10.00", "RUB"),
+                       min_price_per_item=rub("5.00", "RUB"))],
+        redeem=[le.RedeemRequest(le.PointsRef(eid="bonus1"), Decimal(40))],
+    )  # fmt: skip
+    membership = member(points=100, program=program)
+    seen = le.calculate(program, order, membership.member(program, now=NOW), now=NOW)
+    assert seen.applied and seen.points[0].redeemed == 40  # some of it paid for the delivery
+    result = le.commit(program, order, le.Requested.of(seen), membership=membership, now=NOW)
+    assert [(r.kind, r.amount) for r in result.effects] == [(le.Kind.REDEMPTION, 40)]
+    assert result.membership is not None
+    half = le.reverse(result, result.membership, now=NOW, lines={"a": 1})
+    rest = le.reverse(result, half.membership, now=NOW, refunded={"a": 1})
+    assert sum(r.delta for r in (*half.effects, *rest.effects)) == 40
+    assert rest.membership.account("bonus1").balance(NOW).total == 100
