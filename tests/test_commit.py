@@ -214,7 +214,9 @@ def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_l
     order = le.Order(
         external_id="o-d", currency="RUB", delivery_cost=rub("50.00", "RUB"),
         lines=[le.Line(external_id="a", sku="s", count=2, base_price_per_item=rub("10.00", "RUB"),
-                       min_price_per_item=rub("5.00", "RUB"))],
+                       min_price_per_item=rub("5.00", "RUB")),
+               le.Line(external_id="b", sku="t", count=1, base_price_per_item=rub("3.00", "RUB"),
+                       min_price_per_item=rub("3.00", "RUB"))],
         redeem=[le.RedeemRequest(le.PointsRef(eid="bonus1"), Decimal(40))],
     )  # fmt: skip
     membership = member(points=100, program=program)
@@ -224,6 +226,7 @@ def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_l
     assert [(r.kind, r.amount) for r in result.effects] == [(le.Kind.REDEMPTION, 40)]
     assert result.membership is not None
     half = le.reverse(result, result.membership, now=NOW, lines={"a": 1})
+    assert half.effects[0].delta < 40
     rest = le.reverse(result, half.membership, now=NOW, refunded={"a": 1})
     assert sum(r.delta for r in (*half.effects, *rest.effects)) == 40
     assert rest.membership.account("bonus1").balance(NOW).total == 100
