@@ -34,7 +34,9 @@ class Transaction:
     """One row of an account's history. ``delta`` is its effect on the total balance.
 
     A temporary (held) row has ``temp`` set and ``delta`` 0: its commit is a new permanent row
-    that ``refers_to`` it. A cancellation, rollback or expiration row ``refers_to`` its subject.
+    that ``refers_to`` it. A cancellation, rollback or expiration row ``refers_to`` its subject;
+    expiration and timeout rows are dated when they were settled (the lot's expiry is on the
+    accrual row), which is what lets ``Account.replay`` rebuild an account exactly.
     """
 
     id: int  # sequential within the account: (profile_id, currency, id) is unique
