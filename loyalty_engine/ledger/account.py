@@ -362,7 +362,7 @@ class Account:
         draft = _Draft(self, now)
         for hold in list(draft.holds):
             draft.rollback(hold, asked="forfeit")
-        draft.lots, draft.pending, draft.debt = Lots(), [], 0
+        draft.lots, draft.pending, draft.debt = Lots(chunk=draft.lots.chunk), [], 0
         row = draft.row(
             Kind.FORFEIT,
             abs(draft.total),

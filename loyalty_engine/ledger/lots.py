@@ -1,8 +1,9 @@
 """Lots: the points of one account, sorted by expiration, as a persistent chunked list.
 
 An account with 100,000 open lots must not copy 100,000 entries per operation. ``Lots`` keeps the
-lots in chunks of at most ``2 * CHUNK`` (sorted by (expiration, id)), with each chunk's first key
-and sum alongside: an update copies one chunk and the (short) tuples of chunk keys and sums, so
+lots in chunks of at most ``2 * chunk`` (sorted by (expiration, id); ``chunk`` is 64 unless a test
+shrinks it to cross chunk boundaries with a handful of lots), with each chunk's first key and sum
+alongside: an update copies one chunk and the (short) tuples of chunk keys and sums, so
 insert, take-from-the-front, adjust and range sums cost O(log n + n / CHUNK), and old versions stay
 valid. Amounts are integer units of the currency's precision.
 """
@@ -44,6 +45,7 @@ class Lots:
     firsts: tuple[Key, ...] = ()  # the first key of each chunk
     sums: tuple[int, ...] = ()
     units: int = 0
+    chunk: int = attrs.field(default=CHUNK, kw_only=True, validator=attrs.validators.gt(0))
 
     def __iter__(self) -> Iterator[Lot]:
         for chunk in self.chunks:
@@ -56,19 +58,21 @@ class Lots:
         return max(bisect_right(self.firsts, key) - 1, 0)
 
     def _replace(self, start: int, stop: int, lots: list[Lot]) -> Lots:
-        """Chunks ``start:stop`` replaced by ``lots`` (sorted), split into chunks of CHUNK."""
+        """Chunks ``start:stop`` replaced by ``lots`` (sorted), split into chunks of ``chunk``."""
+        size = self.chunk
         pieces: list[tuple[Lot, ...]] = []
-        if len(lots) <= 2 * CHUNK:
+        if len(lots) <= 2 * size:
             if lots:
                 pieces.append(tuple(lots))
         else:
-            pieces = [tuple(lots[i : i + CHUNK]) for i in range(0, len(lots), CHUNK)]
+            pieces = [tuple(lots[i : i + size]) for i in range(0, len(lots), size)]
         new_sums = tuple(sum(lot.units for lot in piece) for piece in pieces)
         return Lots(
             self.chunks[:start] + tuple(pieces) + self.chunks[stop:],
             self.firsts[:start] + tuple(piece[0].key for piece in pieces) + self.firsts[stop:],
             self.sums[:start] + new_sums + self.sums[stop:],
             self.units - sum(self.sums[start:stop]) + sum(new_sums),
+            chunk=size,
         )
 
     def insert(self, lot: Lot) -> Lots:
@@ -118,7 +122,7 @@ class Lots:
                     rest.pop(0)
                 else:
                     rest[0] = attrs.evolve(lot, units=lot.units - part)
-            return self._replace(i, i + 1, rest), tuple(taken)
+            return self._replace(0, i + 1, rest), tuple(taken)  # the emptied chunks go too
         return self._replace(0, i, []), tuple(taken)
 
     def expire(self, now: dt.datetime) -> tuple[Lots, tuple[Lot, ...]]:
