@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import decimal
 import enum
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from typing import Literal
 
 import attrs
 
@@ -196,10 +198,17 @@ class Money:
         return self.amount >= other.amount
 
 
-def allocate(total: int, weights: Sequence[int]) -> tuple[int, ...]:
-    """Split ``total`` in proportion to ``weights`` by largest remainder.
+Remainder = Literal["largest", "first", "last"]  # who gets the units a proportional split leaves
 
-    Receipts add up to the kopek; ties go to the earlier line. All-zero weights split evenly.
+
+def allocate(
+    total: int, weights: Sequence[int], remainder: Remainder = "largest"
+) -> tuple[int, ...]:
+    """Split ``total`` in proportion to ``weights``; parts add up to the kopek.
+
+    Every part is first rounded down; the few units left go by ``remainder``: to the largest
+    remainders (ties to the earlier line), or all to the first or the last line of positive
+    weight (as engines that "put the rounding on one line" do). All-zero weights split evenly.
     """
     if not weights:
         return ()
@@ -209,32 +218,128 @@ def allocate(total: int, weights: Sequence[int]) -> tuple[int, ...]:
         weights = [1] * len(weights)
     whole = sum(weights)
     shares = [total * w // whole for w in weights]
-    remainders = [total * w % whole for w in weights]
     short = total - sum(shares)
-    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:short]:
-        shares[index] += 1
+    if remainder == "largest":
+        remainders = [total * w % whole for w in weights]
+        for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:short]:
+            shares[index] += 1
+    elif short:
+        positive = [i for i, w in enumerate(weights) if w]
+        shares[positive[0] if remainder == "first" else positive[-1]] += short
     return tuple(shares)
 
 
+EXACT_PLACE_BITS = 1 << 25  # the exact search's budget: (classes of steps) × (total ÷ gcd) bits
+
+
 def place(
-    total: int, weights: Sequence[int], caps: Sequence[int], steps: Sequence[int]
+    total: int,
+    weights: Sequence[int],
+    caps: Sequence[int],
+    steps: Sequence[int],
+    remainder: Remainder = "largest",
 ) -> tuple[int, ...]:
     """Place as much of ``total`` as fits: share ``i`` a multiple of ``steps[i]``, ``<= caps[i]``.
 
-    First a largest-remainder split by ``weights``, each share rounded down to its step and cap;
-    then what is left goes, line by line in input order, to lines with room in whole steps. What
-    still cannot be placed is not placed: the sum may fall short of ``total``, never exceed it.
+    The proportional split by ``weights`` (``allocate``) is the answer whenever it fits. When a
+    step or a cap refuses it, an exact search finds the largest placeable sum (3 × 0.58 +
+    7 × 1.18 = 10.00 exists, so 10.00 is placed) and the split of it closest to proportional,
+    whatever the line order. The sum may fall short of ``total`` only when no split reaches it.
     """
-    fitted = [
-        min(cap - cap % step, share - share % step)
-        for share, cap, step in zip(allocate(total, weights), caps, steps, strict=True)
-    ]
-    left = total - sum(fitted)
-    for index, (cap, step) in enumerate(zip(caps, steps, strict=True)):
-        if left < step:
-            continue
-        room = cap - cap % step - fitted[index]
-        extra = min(room, left - left % step)
-        fitted[index] += extra
-        left -= extra
-    return tuple(fitted)
+    ideal = allocate(total, weights, remainder)
+    usable = [cap - cap % step if cap > 0 else 0 for cap, step in zip(caps, steps, strict=True)]
+    if all(
+        share <= cap and share % step == 0
+        for share, cap, step in zip(ideal, usable, steps, strict=True)
+    ):
+        return ideal
+    if sum(usable) <= total:
+        return tuple(usable)
+    return _search(total, ideal, usable, steps)
+
+
+def _search(
+    total: int, ideal: Sequence[int], caps: Sequence[int], steps: Sequence[int]
+) -> tuple[int, ...]:
+    """The exact placement: lines grouped by step, a bitset of reachable sums per group.
+
+    Reachable sums are found layer by layer (bit ``s`` of layer ``j`` is set when the first
+    ``j`` step classes can make ``s``), in units of the steps' gcd; the best sum is then walked
+    back from the last class down, each class taking the multiple nearest its proportional
+    share that leaves a reachable rest. Past ``EXACT_PLACE_BITS`` the search would be too
+    large, and lines are filled greedily instead, largest step first.
+    """
+    live = [i for i, cap in enumerate(caps) if cap > 0]
+    unit = math.gcd(*(steps[i] for i in live))
+    classes: dict[int, list[int]] = {}
+    for i in sorted(live, key=lambda i: steps[i]):
+        classes.setdefault(steps[i] // unit, []).append(i)
+    target = total // unit
+    if len(classes) * (target + 1) > EXACT_PLACE_BITS:
+        return _greedy(total, ideal, caps, steps, classes)
+    mask = (1 << (target + 1)) - 1
+    layers = [1]  # layers[j]: sums reachable with the first j classes (bit 0: nothing placed)
+    for size, members in classes.items():
+        reach, left, take = layers[-1], sum(caps[i] // steps[i] for i in members), 1
+        while left:  # binary splitting of a bounded multiplicity: 1, 2, 4, … copies
+            part = min(take, left)
+            reach |= (reach << (part * size)) & mask
+            left, take = left - part, take * 2
+        layers.append(reach)
+    best = layers[-1].bit_length() - 1
+    shares = [0] * len(caps)
+    for j, (size, members) in reversed(list(enumerate(classes.items()))):
+        most = min(sum(caps[i] // steps[i] for i in members), best // size)
+        wanted = div_round(sum(ideal[i] for i in members), size * unit, Rounding.HALF_UP)
+        below = layers[j]
+        count = next(m for m in _nearest(wanted, 0, most) if (below >> (best - m * size)) & 1)
+        best -= count * size
+        for i, multiples in zip(members, _fill(count, members, ideal, caps, steps), strict=True):
+            shares[i] = multiples * steps[i]
+    return tuple(shares)
+
+
+def _nearest(wanted: int, low: int, high: int) -> Iterator[int]:
+    """``low..high``, nearest to ``wanted`` first (below before above on a tie)."""
+    centre = min(max(wanted, low), high)
+    yield centre
+    for distance in range(1, high - low + 1):
+        if centre - distance >= low:
+            yield centre - distance
+        if centre + distance <= high:
+            yield centre + distance
+
+
+def _fill(
+    count: int,
+    members: Sequence[int],
+    ideal: Sequence[int],
+    caps: Sequence[int],
+    steps: Sequence[int],
+) -> list[int]:
+    """``count`` multiples of one step over ``members``, near their ideal shares, within caps."""
+    room = [caps[i] // steps[i] for i in members]
+    taken = [min(ideal[i] // steps[i], r) for i, r in zip(members, room, strict=True)]
+    left = count - sum(taken)
+    if left < 0:
+        return [t - cut for t, cut in zip(taken, allocate(-left, taken), strict=True)]
+    spare = [r - t for r, t in zip(room, taken, strict=True)]
+    return [t + extra for t, extra in zip(taken, allocate(left, spare), strict=True)]
+
+
+def _greedy(
+    total: int,
+    ideal: Sequence[int],
+    caps: Sequence[int],
+    steps: Sequence[int],
+    classes: dict[int, list[int]],
+) -> tuple[int, ...]:
+    shares = [min(cap, share - share % step) for share, cap, step in zip(ideal, caps, steps,
+                                                                         strict=True)]  # fmt: skip
+    left = total - sum(shares)
+    for members in reversed(classes.values()):
+        for i in members:
+            extra = min(caps[i] - shares[i], left - left % steps[i])
+            shares[i] += extra
+            left -= extra
+    return tuple(shares)

@@ -14,6 +14,7 @@ from loyalty_engine.errors import ValidationError
 from loyalty_engine.money import (
     CURRENCY_EXPONENTS,
     Money,
+    Remainder,
     Rounding,
     allocate,
     div_round,
@@ -417,12 +418,12 @@ def test_allocate_sums_exactly_and_stays_proportional(total: int, weights: list[
 @pytest.mark.parametrize(
     ("total", "weights", "caps", "steps", "shares"),
     [
-        (10, [1, 1], [10, 10], [3, 1], (3, 7)),  # 5 → 3 on step 3; the leftover 2 goes on
+        (10, [1, 1], [10, 10], [3, 1], (6, 4)),  # 5 each will not do: 6 is nearest on step 3
         (100, [1, 1], [10, 20], [1, 1], (10, 20)),  # caps bind: the sum falls short
         (10, [1, 1], [3, 3], [1, 1], (3, 3)),
         (100, [1], [10], [3], (9,)),  # a cap off the step rounds down to it
         (5, [1], [10], [2], (4,)),  # one unit cannot be placed on step 2
-        (9, [1, 1, 1], [2, 10, 10], [1, 1, 1], (2, 4, 3)),  # leftover to the earlier line
+        (9, [1, 1, 1], [2, 10, 10], [1, 1, 1], (2, 4, 3)),  # a cap's excess to the earlier line
         (10, [1, 0], [4, 10], [1, 1], (4, 6)),  # room elsewhere takes what a cap refused
         (6, [0, 0], [10, 10], [1, 1], (3, 3)),  # zero weights split evenly first
         (0, [1, 1], [5, 5], [1, 1], (0, 0)),
@@ -431,7 +432,7 @@ def test_allocate_sums_exactly_and_stays_proportional(total: int, weights: list[
 def test_place(
     total: int, weights: list[int], caps: list[int], steps: list[int], shares: tuple[int, ...]
 ) -> None:
-    """Shares are multiples of their step within caps; the rest is placed in line order."""
+    """Shares are multiples of their step within caps, as near the proportional split as fits."""
     assert place(total, weights, caps, steps) == shares
 
 
@@ -475,3 +476,75 @@ def test_place_leaves_nothing_that_would_fit(total: int, rows: list[tuple[int, i
     left = total - sum(parts)
     for part, cap, step in zip(parts, caps, steps, strict=True):
         assert cap - cap % step - part < step or left < step
+
+
+def _best_sum(total: int, caps: list[int], steps: list[int]) -> int:
+    """The largest sum ≤ total of multiples of steps within caps, by brute force."""
+    reachable = {0}
+    for cap, step in zip(caps, steps, strict=True):
+        reachable = {r + k * step for r in reachable for k in range(cap // step + 1)}
+    return max(r for r in reachable if r <= total)
+
+
+SMALL_ROWS = st.lists(
+    st.tuples(st.integers(0, 50), st.integers(0, 40), st.integers(1, 9)), min_size=1, max_size=5
+)
+
+
+@given(total=st.integers(0, 120), rows=SMALL_ROWS)
+def test_place_places_the_largest_placeable_sum(
+    total: int, rows: list[tuple[int, int, int]]
+) -> None:
+    """No split within steps and caps places more than place() does (brute-force reference)."""
+    weights, caps, steps = (list(column) for column in zip(*rows, strict=True))
+
+    parts = place(total, weights, caps, steps)
+
+    assert sum(parts) == _best_sum(total, caps, steps)
+
+
+@given(total=st.integers(0, 10**5), rows=SMALL_ROWS, data=st.data())
+def test_place_sum_does_not_depend_on_line_order(
+    total: int, rows: list[tuple[int, int, int]], data: st.DataObject
+) -> None:
+    """Reordering the lines reorders the shares' owners, never what is placed in all."""
+    shuffled = data.draw(st.permutations(rows))
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    moved = [list(c) for c in zip(*shuffled, strict=True)]
+
+    assert sum(place(total, *columns)) == sum(place(total, *moved))
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "caps", "steps", "shares"),
+    [
+        (1000, [1500, 7000], [1500, 7000], [3, 7], (174, 826)),  # 3 × 0.58 + 7 × 1.18 = 10.00
+        (1000, [7000, 1500], [7000, 1500], [7, 3], (826, 174)),  # the same, lines reversed
+        (10, [6000, 7000], [60, 70], [3, 7], (3, 7)),  # 10 groups exist as 3 + 7
+        (16, [1, 1], [100, 100], [3, 7], (9, 7)),  # 8 + 8 will not do; 9 + 7 does
+        (8, [1, 1], [100, 100], [3, 7], (0, 7)),  # 8 is no sum of threes and sevens: 7 is best
+    ],
+)
+def test_place_finds_an_exact_split_when_one_exists(
+    total: int, weights: list[int], caps: list[int], steps: list[int], shares: tuple[int, ...]
+) -> None:
+    """The greedy pass used to leave units unplaced where an exact uniform split exists."""
+    assert place(total, weights, caps, steps) == shares
+
+
+@pytest.mark.parametrize(
+    ("remainder", "shares"),
+    [("largest", (34, 33, 33)), ("first", (34, 33, 33)), ("last", (33, 33, 34))],
+)
+def test_allocate_remainder_policies(remainder: Remainder, shares: tuple[int, ...]) -> None:
+    """The units a proportional split leaves go to the largest remainders, or to one line."""
+    assert allocate(100, [1, 1, 1], remainder) == shares
+
+
+def test_allocate_remainder_to_one_line_skips_zero_weights() -> None:
+    """ "The first / last line" means the first / last that takes part at all."""
+    assert allocate(101, [0, 50, 50, 0], "first") == (0, 51, 50, 0)
+    assert allocate(101, [0, 50, 50, 0], "last") == (0, 50, 51, 0)
+    assert allocate(10, [3, 3, 3], "first") == (4, 3, 3)
+    assert allocate(11, [3, 3, 3], "largest") == (4, 4, 3)
+    assert allocate(11, [3, 3, 3], "last") == (3, 3, 5)
