@@ -12,6 +12,7 @@ are a protocol: ``priority`` (the first that gives anything), ``best_for_custome
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from typing import Protocol
 
 import attrs
@@ -25,11 +26,15 @@ from .result import Reason
 
 @attrs.frozen
 class Option:
-    """One competitor as a picker sees it: ``benefit`` in money minor units (or point units)."""
+    """One competitor as a picker sees it: ``benefit`` in minor units of the order currency.
+
+    A discount's benefit is the money it takes off; an accrual's is what its points would pay
+    for at their currency's ``redeem_rate``, so points of any precision and currency compare.
+    """
 
     id: str
     priority: int
-    benefit: int
+    benefit: Fraction
 
 
 class Picker(Protocol):
@@ -77,6 +82,10 @@ class Stage(Protocol):
     def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None: ...
 
     def within_limits(self, cart: Cart) -> bool: ...
+
+    def summary(self, promotion: Promotion, cart: Cart) -> str:
+        """What ``promotion`` gives in ``cart`` as it stands, for the trace."""
+        ...
 
 
 Member = Promotion | Group
@@ -186,7 +195,7 @@ class Arbiter:
             merged = self._per_line(picker, trials, cart)
             if merged is not None:
                 return merged
-        options = [Option(_name(m), m.priority, sum(gain)) for m, _, gain in trials]
+        options = [Option(_name(m), m.priority, sum(gain, Fraction(0))) for m, _, gain in trials]
         winner = picker.pick(options)
         result = cart if winner is None else trials[winner][1]
         for index, (member, trial, _) in enumerate(trials):
@@ -209,7 +218,7 @@ class Arbiter:
         return cart
 
     def _per_line(
-        self, picker: Picker, trials: list[tuple[Member, Cart, list[int]]], cart: Cart
+        self, picker: Picker, trials: list[tuple[Member, Cart, list[Fraction]]], cart: Cart
     ) -> Cart | None:
         """Each slot takes its own winner; ``None`` if the mix breaks a program-wide limit."""
         merged = cart.copy()
@@ -231,11 +240,18 @@ class Arbiter:
         )
         if not self.stage.within_limits(merged):
             return None
-        for index, (member, trial, _) in enumerate(trials):
-            if index in won:
-                merged.trace.update({k: v for k, v in trial.trace.items() if k not in cart.trace})
-            else:
+        for index, (member, trial, gain) in enumerate(trials):
+            if index not in won:
                 self._lost(member, trial, merged, None)
+                continue
+            merged.trace.update({k: v for k, v in trial.trace.items() if k not in cart.trace})
+            if won[index] < sum(1 for g in gain if g):  # lost some lines: say what it kept
+                for promotion in self.tree.promotions(member, self.stage.types):
+                    entry = merged.trace.get(promotion.key)
+                    if entry is not None and entry.applied and promotion.key not in cart.trace:
+                        kept = self.stage.summary(promotion, merged)
+                        detail = f"{kept} on the lines it won (on the whole order: {entry.detail})"
+                        merged.trace[promotion.key] = attrs.evolve(entry, detail=detail)
         return merged
 
     def _lost(self, member: Member, trial: Cart, result: Cart, winner: Member | None) -> None:

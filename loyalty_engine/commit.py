@@ -241,7 +241,7 @@ def commit(
                 pool_id=wanted.pool_id,
                 pool_name=pool.name if pool is not None else wanted.pool_name,
                 codes=codes,
-                missing=wanted.count - len(codes),
+                missing=_missing(wanted.count, codes, pool),
             )
         )
     for status in result.promo_codes:
@@ -260,6 +260,13 @@ def commit(
         membership=membership,
         pools=tuple(by_pool[p.pool_id] for p in pools),
     )
+
+
+def _missing(count: int, codes: tuple[str, ...], pool: CodePool | None) -> int:
+    """Codes a pool could not supply; a universal code, once handed out, supplies any count."""
+    if pool is not None and pool.reuse == "multiple" and codes:
+        return 0
+    return count - len(codes)
 
 
 def compare(requested: Requested, result: CalculatedOrder) -> tuple[Difference, ...]:
@@ -301,11 +308,13 @@ def _promotions_differ(
     applied: Sequence[AppliedPromotion],
     gifts: Sequence[tuple[str, str]],
 ) -> list[Difference]:
+    """Asked against applied, matched by type, promotion and points currency: a redeem promotion
+    for every currency shows once per currency redeemed."""
     out = []
-    actual = {(a.type, a.external_id): a for a in applied}
+    actual = list(applied)
     for want in asked:
         where = f"{path}.promotions[{want.type}:{want.external_id}]"
-        have = actual.pop((want.type, want.external_id), None)
+        have = _take(actual, want)
         if have is None:
             if (want.type, want.external_id) not in gifts:
                 out.append(Difference(where, "applied", None))
@@ -319,11 +328,25 @@ def _promotions_differ(
         ):
             have_eid = have.currency.eid if have.currency else None
             out.append(Difference(f"{where}.currency", str(want.currency), have_eid))
-    for (kind, external_id), have in actual.items():
-        if kind in _MONEY_TYPES:
+    for have in actual:
+        if have.type in _MONEY_TYPES:
             shown = _text(have.amount if have.amount is not None else have.points)
-            out.append(Difference(f"{path}.promotions[{kind}:{external_id}]", None, shown))
+            out.append(
+                Difference(f"{path}.promotions[{have.type}:{have.external_id}]", None, shown)
+            )
     return out
+
+
+def _take(actual: list[AppliedPromotion], want: RequestedPromotion) -> AppliedPromotion | None:
+    """Remove and return the applied entry ``want`` names: same currency first, else any."""
+    same = [a for a in actual if (a.type, a.external_id) == (want.type, want.external_id)]
+    if want.currency is not None:
+        wanted = want.currency
+        same.sort(key=lambda a: not (a.currency is not None and a.currency.matches(wanted)))
+    if not same:
+        return None
+    actual.remove(same[0])
+    return same[0]
 
 
 def _text(value: object) -> str | None:

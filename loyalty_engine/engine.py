@@ -137,7 +137,7 @@ def _run(
         CalculatedLine(
             line=order.lines[slot.line],
             final_total=Money.of_minor(cart.totals[index], currency),
-            applied=_applied(program, cart.records[index], currency, facts.at),
+            applied=_applied(program, cart.records[index], currency, now),
         )
         for index, slot in enumerate(slots)
         if slot.line is not None
@@ -146,7 +146,7 @@ def _run(
     order_level: tuple[AppliedPromotion, ...] = ()
     if slots[-1].line is None:
         delivery = Money.of_minor(cart.totals[-1], currency)
-        order_level = _applied(program, cart.records[-1], currency, facts.at)
+        order_level = _applied(program, cart.records[-1], currency, now)
     final_minor = sum(cart.totals[i] for i, slot in enumerate(slots) if slot.line is not None)
     final_total = Money.of_minor(final_minor, currency)
     discount = Money.of_minor(
@@ -195,18 +195,20 @@ def _figures(
 
 
 def _applied(
-    program: Program, records: tuple[Record, ...], currency: str, at: dt.datetime
+    program: Program, records: tuple[Record, ...], currency: str, now: dt.datetime
 ) -> tuple[AppliedPromotion, ...]:
     ordered = sorted(records, key=lambda r: _WIRE_ORDER[r.promotion.type])
-    return tuple(_one(program, record, currency, at) for record in ordered)
+    return tuple(_one(program, record, currency, now) for record in ordered)
 
 
-def _one(program: Program, record: Record, currency: str, at: dt.datetime) -> AppliedPromotion:
+def _one(program: Program, record: Record, currency: str, now: dt.datetime) -> AppliedPromotion:
+    """Accrued points live ``lifetime_days`` from ``now``: the commit posts them then, however
+    old the order's ``create_time`` (by which promotions are judged) may be."""
     promotion = record.promotion
     points = program.currencies_by_eid[record.currency] if record.currency else None
     expires = None
     if promotion.type == "accrue_points" and points and points.lifetime_days:
-        expires = at + dt.timedelta(days=points.lifetime_days)
+        expires = now + dt.timedelta(days=points.lifetime_days)
     return AppliedPromotion(
         type=promotion.type,
         external_id=promotion.external_id,
@@ -228,7 +230,9 @@ def _points(
         for record in slot_records:
             if record.promotion.type == "accrue_points" and record.currency:
                 accrued[record.currency] = accrued.get(record.currency, 0) + record.points
-    asked = {r.currency.eid: r for r in redemptions}
+    # a request naming no program currency is reported on its own, never over a real one
+    asked = {r.currency.eid: r for r in redemptions if r.status is not Status.UNKNOWN_CURRENCY}
+    unknown = [r for r in redemptions if r.status is Status.UNKNOWN_CURRENCY]
     out = []
     for currency in program.currencies:
         outcome = asked.pop(currency.eid, None)
@@ -245,7 +249,7 @@ def _points(
                 reason=outcome.reason if outcome else None,
             )
         )
-    for outcome in asked.values():
+    for outcome in unknown:
         out.append(
             PointsSummary(
                 currency=outcome.currency,

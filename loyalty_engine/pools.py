@@ -46,10 +46,14 @@ class CodePool:
     used: frozenset[str] = attrs.field(default=frozenset(), converter=_used)
 
     def issue(self, count: int, now: dt.datetime) -> tuple[CodePool, tuple[str, ...]]:
-        """Up to ``count`` live codes, first in the pool first; fewer when the pool runs dry."""
+        """Up to ``count`` live codes, first in the pool first; fewer when the pool runs dry.
+
+        A ``multiple`` pool's code is universal: it is handed out once, and that is the whole
+        of any ``count`` (three copies of one code are not three codes).
+        """
         live = [c for c in self.codes if c.live(now)]
         if self.reuse == "multiple":
-            return self, (live[0].code,) if live else ()  # one universal code serves all
+            return self, (live[0].code,) if live else ()
         chosen = live[:count]
         taken = {c.code for c in chosen}
         rest = tuple(c for c in self.codes if c.code not in taken)

@@ -156,6 +156,9 @@ class Reason(enum.Enum):
     NO_BENEFIT = "no_benefit"  # it computes to zero (nothing left above min prices, etc.)
 
 
+APPLIED_REASONS = frozenset({Reason.APPLIED, Reason.CLAMPED, Reason.CAPPED})  # it gave something
+
+
 @attrs.frozen(kw_only=True)
 class TraceEntry:
     """For one promotion: applied or not, and why."""
@@ -168,7 +171,7 @@ class TraceEntry:
 
     @property
     def applied(self) -> bool:
-        return self.reason in (Reason.APPLIED, Reason.CLAMPED, Reason.CAPPED)
+        return self.reason in APPLIED_REASONS
 
 
 @attrs.frozen(kw_only=True)

@@ -92,7 +92,12 @@ def reverse(
         expected = Kind.REDEMPTION if kind == "redeem_points" else Kind.ACCRUAL
         if target.kind is not expected:
             raise LedgerError(f"{tag} is a {target.kind.value}, not a {expected.value}")
-        points = min(points, account.outstanding(target.id, now=now))  # expired points are gone
+        step_eid = f"{eid}:{currency}:{target.id}" if eid is not None else None
+        done = account.journal.by_eid(step_eid) if step_eid is not None else None
+        if done is not None:  # a retry: ask for what was cancelled then, so it replays
+            points = done.amount
+        else:
+            points = min(points, account.outstanding(target.id, now=now))  # expired: gone
         if not points:
             continue
         posting = account.cancel(
@@ -100,7 +105,7 @@ def reverse(
             now=now,
             amount=points,
             policy=policy,
-            eid=f"{eid}:{currency}:{target.id}" if eid is not None else None,
+            eid=step_eid,
             description=f"order {committed.external_id} refunded",
         )
         membership = membership.with_account(posting.account)

@@ -55,7 +55,7 @@ def test_success_posts_the_redemption_then_the_accrual_with_order_eids() -> None
         (le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo", "order"),
         (le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo", "order"),
     ]
-    assert result.effects[1].expiration == ORDER.create_time + dt.timedelta(days=365)  # type: ignore[operator]
+    assert result.effects[1].expiration == NOW + dt.timedelta(days=365)  # lifetime from the commit
     (change,) = result.points_changes
     assert (change.balance, change.accrued, change.redeemed) == (21500, 75, 100)
     assert result.issued[0].codes == ("W-1",) and result.pools[0].codes == ()
@@ -230,3 +230,91 @@ def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_l
     rest = le.reverse(result, half.membership, now=NOW, refunded={"a": 1})
     assert sum(r.delta for r in (*half.effects, *rest.effects)) == 40
     assert rest.membership.account("bonus1").balance(NOW).total == 100
+
+
+# --- corners that were wrong (issue 9) ------------------------------------------------------------
+
+
+def test_an_accrual_that_appeared_unasked_makes_the_commit_outdated() -> None:
+    """Points the customer was not shown are a difference, as much as a new discount is."""
+    asked = requested(member())
+    lines = [
+        attrs.evolve(line, promotions=[p for p in line.promotions if p.type != "accrue_points"])
+        for line in asked.lines
+    ]
+    result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, lines=lines), membership=member(),
+                       now=NOW)  # fmt: skip
+    assert result.status is le.CommitStatus.OUTDATED and result.effects == ()
+    assert result.differences == (
+        le.Difference("lines[line_1].promotions[accrue_points:bonus_promo]", None, "75"),
+    )
+
+
+def test_an_order_older_than_the_points_lifetime_commits() -> None:
+    """Points live lifetime_days from the commit: a two-year-old order's points are not born dead."""
+    old = attrs.evolve(ORDER, create_time=NOW - dt.timedelta(days=730))
+    membership = member()
+    seen = le.calculate(PROGRAM, old, membership.member(PROGRAM, now=NOW), now=NOW)
+    result = le.commit(PROGRAM, old, le.Requested.of(seen), membership=membership, now=NOW)
+    assert result.status is le.CommitStatus.SUCCESS
+    (accrual,) = [r for r in result.effects if r.kind is le.Kind.ACCRUAL]
+    assert (accrual.activation, accrual.expiration) == (NOW, NOW + dt.timedelta(days=365))
+
+
+def test_a_universal_pool_code_is_issued_once_and_nothing_is_missing() -> None:
+    """Three codes from a `multiple` pool: its one code is the whole of them."""
+    program = attrs.evolve(
+        PROGRAM,
+        promotions=[
+            attrs.evolve(p, benefit=attrs.evolve(p.benefit, count=3)) if p.type == "code_issue"
+            else p
+            for p in PROGRAM.promotions
+        ],
+    )  # fmt: skip
+    universal = le.CodePool(
+        pool_id=100, name="Welcome", reuse="multiple", codes=[le.PoolCode("ALL")]
+    )
+    membership = member()
+    seen = le.calculate(program, ORDER, membership.member(program, now=NOW), now=NOW)
+    result = le.commit(program, ORDER, le.Requested.of(seen), membership=membership, now=NOW,
+                       pools=[universal])  # fmt: skip
+    (issued,) = result.issued
+    assert (issued.codes, issued.missing) == (("ALL",), 0)
+
+
+def test_a_redemption_for_any_currency_commits_unchanged() -> None:
+    """Two currencies through one redeem promotion: the commit matches each by its currency."""
+    program = le.program_from_dict(
+        {
+            "currencies": [{"eid": "a", "iid": 1}, {"eid": "b", "iid": 2}],
+            "promotions": [{"external_id": "pay", "type": "redeem_points", "benefit": {}}],
+        }
+    )
+    membership = le.register(program, "p1", now=NOW).membership
+    for eid in ("a", "b"):
+        account = membership.account(eid).accrue(Decimal(500), now=NOW)
+        membership = membership.with_account(account.account)
+    order = attrs.evolve(
+        ORDER,
+        redeem=[le.RedeemRequest(le.PointsRef(eid=e), Decimal(100)) for e in ("a", "b")],
+    )
+    seen = le.calculate(program, order, membership.member(program, now=NOW), now=NOW)
+    assert [s.redeemed for s in seen.points] == [100, 100]
+    result = le.commit(program, order, le.Requested.of(seen), membership=membership, now=NOW)
+    assert result.status is le.CommitStatus.SUCCESS, result.differences
+    assert sorted((r.currency, r.delta) for r in result.effects) == [("a", -100), ("b", -100)]
+
+
+def test_retrying_a_reversal_returns_the_first_result_after_other_cancellations() -> None:
+    """The retry replays what its eid did, though a later cancel left less outstanding."""
+    first = committed()
+    assert first.membership is not None
+    once = le.reverse(first, first.membership, now=NOW, lines={"line_2": 1}, eid="refund-1")
+    (row,) = once.effects
+    account = once.membership.account("bonus1")
+    redemption = account.transaction("order:order_12345:redeem_points:redeem_promo")
+    other = account.cancel(redemption.id, now=NOW, amount=Decimal(30))  # by support, say
+    later = once.membership.with_account(other.account)
+    again = le.reverse(first, later, now=NOW, lines={"line_2": 1}, eid="refund-1")
+    assert again.effects == () and again.membership == later
+    assert row.amount == 50

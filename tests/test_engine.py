@@ -559,3 +559,286 @@ def test_a_picker_answering_outside_the_options_is_a_rule_error() -> None:
     )
     with pytest.raises(le.RuleError, match="'broken' answered 1 for 1 options"):
         le.calculate(prog, order(line("x", "1.00")), now=NOON, pickers={"broken": Broken()})
+
+
+# --- corners that were wrong (issue 9): each test failed on the code before its fix ------------
+
+CENTS = le.PointsCurrency(eid="cents", iid=2, precision=2)
+WHOLE = le.PointsCurrency(eid="whole", iid=3)
+
+
+def two_currency_member(a: str, b: str, active: str = "500") -> le.Member:
+    return le.Member(
+        profile_id="p1",
+        balances={a: le.Balance(D(active), D(active)), b: le.Balance(D(active), D(active))},
+    )
+
+
+def test_a_redeem_promotion_for_any_currency_serves_every_requested_one() -> None:
+    """No currency means any: two currencies asked, both are redeemed, and the trace says so."""
+    prog = le.Program(currencies=[BONUS, WHOLE], promotions=[promo("r", le.Redeem())])
+    cart = le.Order(
+        external_id="o",
+        currency="RUB",
+        lines=[line("a", "1000.00")],
+        redeem=[
+            le.RedeemRequest(le.PointsRef(eid="bonus1"), D(100)),
+            le.RedeemRequest(le.PointsRef(eid="whole"), D(100)),
+        ],
+    )
+    result = le.calculate(prog, cart, two_currency_member("bonus1", "whole"), now=NOON)
+    assert [(s.currency.eid, s.status, s.redeemed) for s in result.points] == [
+        ("bonus1", le.Status.SUCCESS, D(100)),
+        ("whole", le.Status.SUCCESS, D(100)),
+    ]
+    assert finals(result) == ["800.00"]
+    (entry,) = result.trace
+    assert (entry.reason, entry.detail) == (
+        le.Reason.APPLIED,
+        "redeemed 100 bonus1; redeemed 100 whole",
+    )
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_redemption_is_placed_exactly_whatever_the_line_order(reverse: bool) -> None:
+    """3 × 20.00 + 7 × 10.00, no min prices: 10 points fit exactly (3 + 7), in either order."""
+    lines = [line("a", "20.00", 3), line("b", "10.00", 7)]
+    cart = order(*(lines[::-1] if reverse else lines), redeem="10")
+    result = le.calculate(program(promo("r", le.Redeem())), cart, member("50"), now=NOON)
+    assert (result.points[0].status, result.points[0].redeemed) == (le.Status.SUCCESS, D(10))
+    assert str(result.final_total_price) == "120.00"
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_amount_per_order_finds_the_exact_uniform_split(reverse: bool) -> None:
+    """10.00 off 3 × 5.00 + 7 × 10.00 is 3 × 0.58 + 7 × 1.18, in either line order."""
+    lines = [line("a", "5.00", 3), line("b", "10.00", 7)]
+    cart = order(*(lines[::-1] if reverse else lines))
+    result = le.calculate(program(promo("p", le.AmountOffOrder(D(10)))), cart, now=NOON)
+    assert str(result.final_total_price) == "75.00"
+    prices = {out.line.external_id: str(out.final_price_per_item) for out in result.lines}
+    assert prices == {"a": "4.42", "b": "8.82"}
+    assert reasons(result) == {"p": le.Reason.APPLIED}
+
+
+def test_best_for_customer_values_points_at_their_redeem_rate() -> None:
+    """1.00 of a two-decimal currency is worth less than 50 whole points, both at rate 1."""
+    prog = le.Program(
+        settings=le.Settings(choice="best_for_customer"),
+        currencies=[CENTS, WHOLE],
+        promotions=[
+            promo("cents", le.AccrueFixed(currency="cents", points=D(1)), priority=1),
+            promo("whole", le.AccrueFixed(currency="whole", points=D(50))),
+        ],
+    )
+    result = le.calculate(prog, order(line("a", "100.00")), two_currency_member("cents", "whole"),
+                          now=NOON)  # fmt: skip
+    assert reasons(result) == {"cents": le.Reason.LOST_ARBITRATION, "whole": le.Reason.APPLIED}
+    assert [(s.currency.eid, s.accrued) for s in result.points] == [
+        ("cents", D(0)),
+        ("whole", D(50)),
+    ]
+
+
+@pytest.mark.parametrize("choice", ["best_for_customer", "best_for_merchant"])
+def test_a_tie_goes_to_the_higher_priority(choice: str) -> None:
+    """Equal benefits: the higher priority wins, in either direction of best."""
+    prog = program(
+        promo("low", le.PercentOff(D(10)), priority=1),
+        promo("high", le.AmountOffItem(D(10)), priority=2),
+        choice=choice,
+    )
+    result = le.calculate(prog, order(line("a", "100.00")), now=NOON)
+    assert reasons(result)["high"] is le.Reason.APPLIED
+
+
+def test_max_percent_counts_the_lines_not_a_discountable_delivery() -> None:
+    """50% of the lines' 1000.00 is 500 points, though the delivery could take points too."""
+    prog = program(promo("r", le.Redeem(max_percent=D(50))), delivery_discountable=True)
+    cart = order(line("a", "1000.00"), redeem="2000", delivery_cost=rub("1000.00"))
+    result = le.calculate(prog, cart, member("5000"), now=NOON)
+    assert (result.points[0].redeemed, result.points[0].reason) == (
+        D(500),
+        "limited by the promotion's max share",
+    )
+
+
+def test_line_scope_winner_trace_tells_what_it_took_on_its_lines() -> None:
+    """20% wins line x (10.00) and loses y to 15.00 off: its trace says 10.00, not 20.00."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line")]
+    prog = program(
+        promo("pct", le.PercentOff(D(20)), group="g"),
+        promo("y15", le.AmountOffItem(D(15)), group="g", applies_to=Product(["y"])),
+        groups=groups,
+    )
+    result = le.calculate(prog, order(line("x", "50.00"), line("y", "50.00")), now=NOON)
+    assert finals(result) == ["40.00", "35.00"]
+    detail = {e.external_id: e.detail for e in result.trace}
+    assert (
+        detail["pct"] == "took 10.00 off on the lines it won (on the whole order: took 20.00 off)"
+    )
+    assert detail["y15"] == "took 15.00 off"
+
+
+def test_a_request_whose_iid_and_eid_disagree_does_not_hide_the_real_currency() -> None:
+    """bonus1 keeps its 50 accrued points; the unmatched request is reported on its own."""
+    prog = program(
+        promo("a", le.AccrueFixed(currency="bonus1", points=D(50))), promo("r", le.Redeem())
+    )
+    cart = le.Order(
+        external_id="o",
+        currency="RUB",
+        lines=[line("a", "100.00")],
+        redeem=[le.RedeemRequest(le.PointsRef(iid=99, eid="bonus1"), D(5))],
+    )
+    result = le.calculate(prog, cart, member("10"), now=NOON)
+    assert [(s.currency.eid, s.currency.iid, s.status, s.accrued) for s in result.points] == [
+        ("bonus1", 1, le.Status.SUCCESS, D(50)),
+        ("bonus1", 99, le.Status.UNKNOWN_CURRENCY, D(0)),
+    ]
+
+
+def test_an_order_amount_cut_by_min_prices_is_marked_limited() -> None:
+    """100.00 off a line with 50.00 above its floor takes 50.00, flagged limited."""
+    result = le.calculate(program(promo("p", le.AmountOffOrder(D(100)))),
+                          order(line("a", "100.00", minimum="50.00")), now=NOON)  # fmt: skip
+    (applied,) = result.lines[0].applied
+    assert (str(applied.amount), applied.limited) == ("50.00", True)
+
+
+@pytest.mark.parametrize(("select", "off"), [("most_expensive", "13.33"), ("cheapest", "13.32")])
+def test_buy_x_get_y_under_breakdown_frees_a_real_unit(select: str, off: str) -> None:
+    """A 3-item line at 39.97 in all is 13.32 + 13.32 + 13.33: the free unit is one of those."""
+    prog = program(
+        promo("cut", le.AmountOffOrder(D("20.03")), priority=2),
+        promo("free", le.BuyXGetY(buy=2, get=1, select=select), priority=1),  # type: ignore[arg-type]
+        indivisible="breakdown",
+    )
+    result = le.calculate(prog, order(line("a", "20.00", 3)), now=NOON)
+    amounts = {a.external_id: str(a.amount) for a in result.lines[0].applied}
+    assert amounts == {"cut": "20.03", "free": off}
+
+
+def test_upsell_hint_on_the_current_total_allows_for_the_discount_so_far() -> None:
+    """10% off already: to reach 1000.00 current from 810.00, add 211.12 (× 0.9 = 190.01)."""
+    prog = program(
+        promo("ten", le.PercentOff(D(10)), priority=2),
+        promo("big", le.PercentOff(D(5)), conditions=[OrderTotal(min=D(1000), basis="current")]),
+    )
+    result = le.calculate(prog, order(line("a", "900.00")), now=NOON)
+    detail = {e.external_id: e.detail for e in result.trace}
+    assert detail["big"] == "order_total: add 211.12 RUB more to qualify"
+
+
+@pytest.mark.parametrize(
+    ("benefit", "kw", "detail"),
+    [
+        (le.AmountOffOrder(D(10)), {}, "took 9.99 off, cut to keep item prices uniform"),
+        (le.AmountOffOrder(D("0.02")), {}, "too small to keep item prices uniform"),
+        (le.PercentOff(D(50)), {"max_amount": D(5)}, "took 4.98 off, cut by a cap"),
+    ],
+)
+def test_trace_names_the_real_cause_of_a_cut(
+    benefit: object, kw: dict[str, object], detail: str
+) -> None:
+    """A keep_uniform cut is not a min-price clamp, and a cap is not "nothing above min prices"."""
+    result = le.calculate(program(promo("p", benefit, **kw)), order(line("a", "10.00", 3)),
+                          now=NOON)  # fmt: skip
+    (entry,) = result.trace
+    assert entry.detail == detail
+
+
+def test_a_spent_discount_budget_is_named_as_the_cause() -> None:
+    """With the program's max discount share used up, the trace blames the cap."""
+    prog = program(promo("p", le.PercentOff(D(50))), max_discount_percent=D(0))
+    (entry,) = le.calculate(prog, order(line("a", "10.00")), now=NOON).trace
+    assert (entry.reason, entry.detail) == (le.Reason.NO_BENEFIT, "a cap leaves nothing to take")
+
+
+def test_exclusive_trace_says_whose_exclusivity_blocked() -> None:
+    """An exclusive promotion on already-discounted lines is blocked by its own exclusivity."""
+    prog = program(
+        promo("first", le.PercentOff(D(10)), priority=2),
+        promo("alone", le.PercentOff(D(20)), exclusive=True),
+    )
+    result = le.calculate(prog, order(line("a", "10.00")), now=NOON)
+    detail = {e.external_id: e.detail for e in result.trace}
+    assert detail["alone"] == (
+        "it is exclusive, and every line it selects has a benefit of this stage already"
+    )
+
+
+# --- rules shops bring from other engines ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remainder", "points"), [("largest", [4, 3, 3]), ("first", [4, 3, 3]), ("last", [3, 3, 4])]
+)
+def test_remainder_policy_decides_who_gets_the_leftover_unit(
+    remainder: str, points: list[int]
+) -> None:
+    """10 points over three equal lines: 3 each, and the tenth by the program's policy."""
+    prog = program(promo("a", le.AccrueFixed(currency="bonus1", points=D(10))), remainder=remainder)
+    cart = order(line("x", "10.00"), line("y", "10.00"), line("z", "10.00"))
+    result = le.calculate(prog, cart, member(), now=NOON)
+    assert [a.points for out in result.lines for a in out.applied] == [D(p) for p in points]
+
+
+@pytest.mark.parametrize(
+    ("where", "off"),
+    [("item", ["0.01", "0.01", "0.01"]), ("line", ["0.01", "0.01", "0.01"]),
+     ("order", ["0.01", "0.01", "0.00"])],
+)  # fmt: skip
+def test_percent_rounding_per_item_per_line_or_once_per_order(where: str, off: list[str]) -> None:
+    """10% of three 0.05 lines: 0.005 rounds up on each line, but 0.015 → 0.02 once."""
+    prog = program(promo("p", le.PercentOff(D(10))), percent_rounding=where)
+    result = le.calculate(prog, order(*(line(n, "0.05") for n in "xyz")), now=NOON)
+    assert [str(out.discount) for out in result.lines] == off
+
+
+def test_buy_x_get_y_once_per_order() -> None:
+    """Buy 1 get 1, once: six items give one free, not three."""
+    once = le.BuyXGetY(buy=1, get=1, repeat=False)
+    result = le.calculate(program(promo("b", once)), order(line("a", "10.00", 6)), now=NOON)
+    assert str(result.final_total_price) == "50.04"  # 10.00 off, kept uniform: 6 × 8.34
+
+
+def test_the_n_cheapest_units_free_with_no_buy_count() -> None:
+    """buy = 0, get = 2: the two cheapest units of the order are free."""
+    free = le.BuyXGetY(buy=0, get=2)
+    cart = order(line("a", "30.00"), line("b", "10.00"), line("c", "20.00"))
+    result = le.calculate(program(promo("b", free)), cart, now=NOON)
+    assert finals(result) == ["30.00", "0.00", "0.00"]
+
+
+@pytest.mark.parametrize(
+    "benefit",
+    [le.PercentOff(D(0)), le.AmountOffOrder(D(0)), le.AmountOffItem(D(0)),
+     le.AccrueFixed(currency="bonus1", points=D(0)),
+     le.AccruePercent(currency="bonus1", percent=D(0))],
+)  # fmt: skip
+def test_a_zero_benefit_applies_as_a_no_op(benefit: object) -> None:
+    """A promotion parked at 0 % or 0.00 loads, changes nothing, and says no_benefit."""
+    prog = le.program_from_dict(program(promo("z", benefit)).to_dict())
+    result = le.calculate(prog, order(line("a", "10.00")), member(), now=NOON)
+    assert (finals(result), result.points[0].accrued) == (["10.00"], D(0))
+    assert reasons(result) == {"z": le.Reason.NO_BENEFIT}
+
+
+def test_a_percent_above_100_is_refused_at_load() -> None:
+    """No discount may take more than the price: 120% is a load error, not a silent clamp."""
+    with pytest.raises(le.ValidationError, match=r"must be a decimal in \[0..100\]"):
+        le.PercentOff(D(120))
+
+
+def test_redemption_is_bounded_by_the_active_balance_not_the_total() -> None:
+    """500 in total but 100 active (the rest not yet active or held): 100 can be redeemed."""
+    who = le.Member(profile_id="p1", balances={"bonus1": le.Balance(D(100), D(500))})
+    prog = program(promo("r", le.Redeem()))
+    result = le.calculate(prog, order(line("a", "1000.00"), redeem="300"), who, now=NOON)
+    (summary,) = result.points
+    assert (summary.status, summary.redeemed, summary.active_balance) == (
+        le.Status.LIMITED,
+        D(100),
+        D(100),
+    )

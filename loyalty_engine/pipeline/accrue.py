@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 
@@ -59,9 +60,12 @@ class AccrueStage:
         if earned <= 0:
             cart.note(promotion, Reason.NO_BENEFIT, "it computes to less than one point unit")
             return
-        for index, share in zip(chosen, allocate(earned, weights), strict=True):
+        worth = Fraction(points.redeem_rate) * 10 ** exponent(self.currency) / 10**points.precision
+        shares = allocate(earned, weights, self.program.settings.remainder)
+        for index, share in zip(chosen, shares, strict=True):
             if share:
-                cart.record(index, Record(promotion, points=share, currency=points.eid))
+                record = Record(promotion, points=share, currency=points.eid)
+                cart.record(index, record, worth=share * worth)
         amount = f"{points.of_units(earned)} {points.eid}"
         if capped:
             cart.note(promotion, Reason.CAPPED, f"accrues {amount}, cut by max_amount")
@@ -70,6 +74,15 @@ class AccrueStage:
 
     def within_limits(self, cart: Cart) -> bool:
         return True
+
+    def summary(self, promotion: Promotion, cart: Cart) -> str:
+        units: dict[str, int] = {}
+        for records in cart.records:
+            for r in records:
+                if r.promotion is promotion and r.currency is not None:
+                    units[r.currency] = units.get(r.currency, 0) + r.points
+        of = self.program.currencies_by_eid
+        return "accrues " + ", ".join(f"{of[eid].of_units(n)} {eid}" for eid, n in units.items())
 
     def _base(self, kind: str, cart: Cart, index: int) -> int:
         if kind == "discounted":

@@ -8,6 +8,8 @@ promotion did to each slot, exclusivity marks and the trace. It lives only insid
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import attrs
 
 from ..conditions import Facts
@@ -47,7 +49,7 @@ class Cart:
     records: list[tuple[Record, ...]]
     touched: list[bool]  # some promotion of the current stage acted on the slot
     locked: list[bool]  # an exclusive promotion of the current stage holds the slot
-    gained: list[int]  # the current stage's benefit per slot (money or points), for arbitration
+    gained: list[Fraction]  # the current stage's benefit per slot, in minor units, for arbitration
     spent: int = 0  # money taken off by discounts so far (the program's max share reads it)
     trace: dict[tuple[str, str], TraceEntry] = attrs.Factory(dict)
 
@@ -61,7 +63,7 @@ class Cart:
             records=[()] * n,
             touched=[False] * n,
             locked=[False] * n,
-            gained=[0] * n,
+            gained=[Fraction(0)] * n,
         )
 
     def copy(self) -> Cart:
@@ -80,19 +82,21 @@ class Cart:
     def next_stage(self) -> None:
         """Exclusivity and benefit measures are per stage: a discount never blocks accrual."""
         n = len(self.slots)
-        self.touched, self.locked, self.gained = [False] * n, [False] * n, [0] * n
+        self.touched, self.locked, self.gained = [False] * n, [False] * n, [Fraction(0)] * n
 
     @property
     def current_total(self) -> int:
         """Σ running line totals, delivery excluded (``order_total`` with basis current)."""
         return sum(t for t, s in zip(self.totals, self.slots, strict=True) if s.line is not None)
 
-    def record(self, index: int, record: Record) -> None:
+    def record(self, index: int, record: Record, worth: Fraction | None = None) -> None:
+        """``worth``: the benefit in the order's minor units, when it is not ``record.money``
+        (points are worth what they would pay for at their currency's redeem rate)."""
         self.records[index] = (*self.records[index], record)
         self.touched[index] = True
         if record.promotion.exclusive:
             self.locked[index] = True
-        self.gained[index] += record.points or record.money
+        self.gained[index] += record.money if worth is None else worth
 
     def note(self, promotion: Promotion, reason: Reason, detail: str) -> None:
         self.trace[promotion.key] = TraceEntry(

@@ -28,7 +28,7 @@ from ..program.benefits import (
     PercentOff,
     TieredPercent,
 )
-from ..program.program import Program
+from ..program.program import Program, Settings
 from ..program.promotion import Promotion
 from ..result import Reason
 from .cart import Cart, Record
@@ -55,73 +55,107 @@ class _Ask:
     cart: Cart
     chosen: Sequence[int]
     basis: Sequence[int]
-    rounding: Rounding
+    settings: Settings
     currency: str
-    uniform: bool
     promotion: Promotion
 
-    def percent_of(self, index: int, percent: Decimal, amount: int | None = None) -> int:
-        """``percent`` of slot ``index``'s basis, rounded per item (uniform) or per line."""
-        slot = self.cart.slots[index]
-        base = self.basis[index] if amount is None else amount
+    @property
+    def rounding(self) -> Rounding:
+        return self.settings.rounding
+
+    @property
+    def uniform(self) -> bool:
+        return self.settings.indivisible == "keep_uniform"
+
+    def percent(self, percent: Decimal) -> Wanted:
+        """``percent`` of each chosen slot's basis, rounded where the program says.
+
+        Per item (the keep_uniform default: an item's price stays uniform), per line (the
+        breakdown default), or once on the chosen slots' sum and then placed like an order amount.
+        """
         num, den = percent.as_integer_ratio()
-        if self.uniform:
-            return div_round(base // slot.count * num, 100 * den, self.rounding) * slot.count
-        return div_round(base * num, 100 * den, self.rounding)
+        where = self.settings.percent_rounding or ("item" if self.uniform else "line")
+        if where == "order":
+            whole = div_round(sum(self.basis[i] for i in self.chosen) * num, 100 * den,
+                              self.rounding)  # fmt: skip
+            return self.place(whole, [self.basis[i] for i in self.chosen]), whole
+        wanted = []
+        for index in self.chosen:
+            count = self.cart.slots[index].count
+            if where == "item":
+                per_item = self.basis[index] // count
+                wanted.append(div_round(per_item * num, 100 * den, self.rounding) * count)
+            else:
+                wanted.append(div_round(self.basis[index] * num, 100 * den, self.rounding))
+        return wanted, None
+
+    def place(self, whole: int, weights: Sequence[int]) -> list[int]:
+        """``whole`` over the chosen slots within their room, exactly where it can be."""
+        rooms = [_room(self.cart, i) for i in self.chosen]
+        steps = [self.cart.slots[i].step for i in self.chosen]
+        return list(place(whole, weights, rooms, steps, self.settings.remainder))
 
     def minor(self, amount: Decimal) -> int:
         return minor_units(amount, self.currency, self.promotion)
 
 
-def _percent(benefit: PercentOff, ask: _Ask) -> list[int]:
-    return [ask.percent_of(i, benefit.percent) for i in ask.chosen]
+Wanted = tuple[list[int], int | None]  # reductions per chosen slot; the order amount, if one
 
 
-def _per_item(benefit: AmountOffItem, ask: _Ask) -> list[int]:
+def _percent(benefit: PercentOff, ask: _Ask) -> Wanted:
+    return ask.percent(benefit.percent)
+
+
+def _per_item(benefit: AmountOffItem, ask: _Ask) -> Wanted:
     off = ask.minor(benefit.amount)
-    return [off * ask.cart.slots[i].count for i in ask.chosen]
+    return [off * ask.cart.slots[i].count for i in ask.chosen], None
 
 
-def _per_order(benefit: AmountOffOrder, ask: _Ask) -> list[int]:
-    cart = ask.cart
-    rooms = [_room(cart, i) for i in ask.chosen]
-    steps = [cart.slots[i].step for i in ask.chosen]
-    return list(place(ask.minor(benefit.amount), rooms, rooms, steps))
+def _per_order(benefit: AmountOffOrder, ask: _Ask) -> Wanted:
+    whole = ask.minor(benefit.amount)
+    return ask.place(whole, [_room(ask.cart, i) for i in ask.chosen]), whole
 
 
-def _fixed_price(benefit: FixedPrice, ask: _Ask) -> list[int]:
+def _fixed_price(benefit: FixedPrice, ask: _Ask) -> Wanted:
     price = ask.minor(benefit.price)
-    return [max(0, ask.basis[i] - price * ask.cart.slots[i].count) for i in ask.chosen]
+    return [max(0, ask.basis[i] - price * ask.cart.slots[i].count) for i in ask.chosen], None
 
 
-def _buy_x_get_y(benefit: BuyXGetY, ask: _Ask) -> list[int]:
+def _buy_x_get_y(benefit: BuyXGetY, ask: _Ask) -> Wanted:
+    """The free units are real units: a line of 3 priced 39.97 in all is 13.32, 13.32, 13.33."""
     slots = ask.cart.slots
     lines = [i for i in ask.chosen if slots[i].line is not None]
-    free = sum(slots[i].count for i in lines) // (benefit.buy + benefit.get) * benefit.get
+    items = sum(slots[i].count for i in lines)
+    if benefit.buy == 0:  # "the N cheapest units free": no buy count, so once
+        free = min(benefit.get, items)
+    elif benefit.repeat:
+        free = items // (benefit.buy + benefit.get) * benefit.get
+    else:
+        free = benefit.get if items >= benefit.buy + benefit.get else 0
+    units = []  # (price of a unit, line, how many units at that price)
+    for index in lines:
+        price, dearer = divmod(ask.basis[index], slots[index].count)
+        units += [(price + 1, index, dearer), (price, index, slots[index].count - dearer)]
     sign = 1 if benefit.select == "cheapest" else -1
-    order = sorted(lines, key=lambda i: (sign * (ask.basis[i] // slots[i].count), i))
-    wanted = dict.fromkeys(ask.chosen, 0)
-    for index in order:
-        taken = min(free, slots[index].count)
-        if not taken:
-            break
-        unit = ask.basis[index] // slots[index].count
-        num, den = benefit.percent.as_integer_ratio()
-        wanted[index] = div_round(unit * taken * num, 100 * den, ask.rounding)
+    value = dict.fromkeys(ask.chosen, 0)
+    for price, index, count in sorted(units, key=lambda u: (sign * u[0], u[1])):
+        taken = min(free, count)
+        value[index] += price * taken
         free -= taken
-    return [wanted[i] for i in ask.chosen]
+    num, den = benefit.percent.as_integer_ratio()
+    return [div_round(value[i] * num, 100 * den, ask.rounding) for i in ask.chosen], None
 
 
-def _tiered(benefit: TieredPercent, ask: _Ask) -> list[int]:
+def _tiered(benefit: TieredPercent, ask: _Ask) -> Wanted:
     facts = ask.cart.facts
     total = facts.base_total if benefit.basis == "base" else ask.cart.current_total
     reached = [s for s in benefit.steps if ask.minor(s.min_total) <= total]
     if not reached:
-        return [0] * len(ask.chosen)
-    return [ask.percent_of(i, reached[-1].percent) for i in ask.chosen]
+        return [0] * len(ask.chosen), None
+    return ask.percent(reached[-1].percent)
 
 
-_WANTED: dict[type[Discount], Callable[[Any, _Ask], list[int]]] = {
+_WANTED: dict[type[Discount], Callable[[Any, _Ask], Wanted]] = {
     PercentOff: _percent,
     AmountOffItem: _per_item,
     AmountOffOrder: _per_order,
@@ -136,6 +170,15 @@ def _room(cart: Cart, index: int) -> int:
     slot = cart.slots[index]
     room = cart.totals[index] - slot.floor
     return room - room % slot.step
+
+
+_CUT = {"min prices": "cut by min prices", "uniform": "cut to keep item prices uniform"}
+_NOTHING = {
+    None: "it computes to zero",
+    "cap": "a cap leaves nothing to take",
+    "min prices": "nothing left above min prices",
+    "uniform": "too small to keep item prices uniform",
+}
 
 
 @attrs.frozen
@@ -154,42 +197,39 @@ class DiscountStage:
         chosen = candidate_slots(promotion, cart, delivery=isinstance(benefit, ORDER_WIDE))
         if chosen is None:
             return
-        ask = _Ask(
-            cart=cart,
-            chosen=chosen,
-            basis=basis,
-            rounding=self.program.settings.rounding,
-            currency=self.currency,
-            uniform=self.program.settings.indivisible == "keep_uniform",
-            promotion=promotion,
-        )
-        wanted = [max(0, w - w % cart.slots[i].step) for i, w in
-                  zip(chosen, _WANTED[type(benefit)](benefit, ask), strict=True)]  # fmt: skip
-        taken = [min(w, _room(cart, i)) for i, w in zip(chosen, wanted, strict=True)]
-        clamped = taken != wanted or (
-            isinstance(benefit, AmountOffOrder) and sum(taken) < ask.minor(benefit.amount)
-        )
+        ask = _Ask(cart=cart, chosen=chosen, basis=basis, settings=self.program.settings,
+                   currency=self.currency, promotion=promotion)  # fmt: skip
+        asked, whole = _WANTED[type(benefit)](benefit, ask)
+        steps = [cart.slots[i].step for i in chosen]
+        wanted = [max(0, w - w % step) for w, step in zip(asked, steps, strict=True)]
+        rooms = [_room(cart, i) for i in chosen]
+        taken = [min(w, room) for w, room in zip(wanted, rooms, strict=True)]
+        # Why less than asked, most binding cause first: min prices, then uniform item prices.
+        if whole is not None:  # an order amount, placed already within rooms and steps
+            cut = "min prices" if sum(rooms) < whole else "uniform" if sum(taken) < whole else None
+        else:
+            cut = "min prices" if taken != wanted else "uniform" if wanted != asked else None
         limit = self._limit(promotion, cart)
         capped = limit is not None and sum(taken) > limit
         if capped:
             assert limit is not None
-            steps = [cart.slots[i].step for i in chosen]
-            taken = list(place(limit, taken, taken, steps))
+            taken = list(place(limit, taken, taken, steps, self.program.settings.remainder))
         total = sum(taken)
         if total == 0:
-            why = "nothing left above min prices" if clamped or capped else "it computes to zero"
-            cart.note(promotion, Reason.NO_BENEFIT, why)
+            cart.note(promotion, Reason.NO_BENEFIT, _NOTHING["cap" if capped else cut])
             return
-        for index, want, take in zip(chosen, wanted, taken, strict=True):
+        short = capped or cut is not None
+        for index, want, take in zip(chosen, asked, taken, strict=True):
             if take:
                 cart.totals[index] -= take
-                cart.record(index, Record(promotion, money=take, limited=take < want))
+                limited = short if whole is not None else capped or take < want
+                cart.record(index, Record(promotion, money=take, limited=limited))
         cart.spent += total
         money = Money.of_minor(total, self.currency)
         if capped:
             cart.note(promotion, Reason.CAPPED, f"took {money} off, cut by a cap")
-        elif clamped:
-            cart.note(promotion, Reason.CLAMPED, f"took {money} off, cut by min prices")
+        elif cut is not None:
+            cart.note(promotion, Reason.CLAMPED, f"took {money} off, {_CUT[cut]}")
         else:
             cart.note(promotion, Reason.APPLIED, f"took {money} off")
 
@@ -203,3 +243,9 @@ class DiscountStage:
 
     def within_limits(self, cart: Cart) -> bool:
         return self.budget is None or cart.spent <= self.budget
+
+    def summary(self, promotion: Promotion, cart: Cart) -> str:
+        taken = sum(
+            r.money for records in cart.records for r in records if r.promotion is promotion
+        )
+        return f"took {Money.of_minor(taken, self.currency)} off"

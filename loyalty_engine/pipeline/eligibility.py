@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import decimal
+import math
+from fractions import Fraction
 
 import attrs
 
@@ -53,7 +54,11 @@ def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list
         if not cart.locked[index] and not (promotion.exclusive and cart.touched[index])
     ]
     if not free:
-        cart.note(promotion, Reason.EXCLUSIVE, "every line it selects is held exclusively")
+        if any(cart.locked[index] for index in chosen):
+            why = "every line it selects is held by an exclusive promotion"
+        else:
+            why = "it is exclusive, and every line it selects has a benefit of this stage already"
+        cart.note(promotion, Reason.EXCLUSIVE, why)
         return None
     return free
 
@@ -63,7 +68,11 @@ def _describe(condition: Condition, facts: Facts) -> str:
     if isinstance(condition, OrderTotal):
         missing = condition.shortfall(facts)
         if missing is not None:
-            minor = int(missing.to_integral_value(rounding=decimal.ROUND_CEILING))
+            exact = Fraction(missing)
+            if condition.basis == "current" and 0 < facts.current_total < facts.base_total:
+                # what the customer adds is discounted too, by the order's rate so far
+                exact = exact * facts.base_total / facts.current_total
+            minor = math.ceil(exact)
             amount = Money.of_minor(minor, facts.order.currency)
             return f"order_total: add {amount} {facts.order.currency} more to qualify"
     return f"condition '{condition.kind}' does not hold"

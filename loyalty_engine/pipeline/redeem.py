@@ -24,7 +24,7 @@ from ..money import exponent, place
 from ..program.benefits import Redeem
 from ..program.program import Program
 from ..program.promotion import Promotion
-from ..result import Reason, Status
+from ..result import APPLIED_REASONS, Reason, Status
 from .cart import Cart, Record
 from .eligibility import candidate_slots
 
@@ -100,7 +100,7 @@ def redeem(
                 )
             )
             for promotion in contenders:
-                if _for(promotion, currency):
+                if _for(promotion, currency) and promotion.key not in cart.trace:
                     cart.note(promotion, Reason.NOT_MEMBER, "a guest has no points")
             continue
         outcomes.append(_redeem_one(contenders, currency, wanted, member, cart, order.currency))
@@ -123,26 +123,34 @@ def _redeem_one(
     cart: Cart,
     money: str,
 ) -> Redemption:
+    """One currency's redemption. A promotion for every currency serves each one in turn, so
+    its trace collects one sentence per currency and is never overwritten by a later "no"."""
     winner: Promotion | None = None
     chosen: list[int] = []
     for promotion in contenders:
-        if not _for(promotion, currency) or promotion.key in cart.trace:
+        if not _for(promotion, currency):
             continue
+        earlier = cart.trace.get(promotion.key)
         if winner is not None:
-            cart.note(promotion, Reason.LOST_ARBITRATION, f"lost to {winner.external_id}")
+            if earlier is None:
+                cart.note(promotion, Reason.LOST_ARBITRATION, f"lost to {winner.external_id}")
             continue
+        if earlier is not None and not earlier.applied:
+            continue  # judged for another currency already: lost, or not a candidate
         slots = candidate_slots(promotion, cart, delivery=True)
         if slots is not None:
             winner, chosen = promotion, slots
+        elif earlier is not None:
+            cart.trace[promotion.key] = earlier
     if winner is None:
         return Redemption(currency=currency, status=Status.NOT_AVAILABLE, requested=wanted,
                           reason="no redeem promotion applies to this order")  # fmt: skip
     active = floor_units(member.balance(currency.eid).active, currency)
     if wanted == 0:
-        cart.note(winner, Reason.NO_BENEFIT, "zero points requested")
+        _note(cart, winner, Reason.NO_BENEFIT, f"zero {currency.eid} points requested")
         return Redemption(currency=currency, status=Status.SUCCESS, requested=0)
     if active <= 0:
-        cart.note(winner, Reason.NO_BENEFIT, "the member's active balance is zero")
+        _note(cart, winner, Reason.NO_BENEFIT, f"the member's active {currency.eid} balance is 0")
         return Redemption(currency=currency, status=Status.INSUFFICIENT_BALANCE, requested=wanted,
                           reason="active balance is zero")  # fmt: skip
 
@@ -158,8 +166,8 @@ def _redeem_one(
     assert isinstance(winner.benefit, Redeem)
     if winner.benefit.max_percent is not None:
         num, den = winner.benefit.max_percent.as_integer_ratio()
-        share = sum(cart.totals[i] for i in chosen) * num // (100 * den)
-        limits["the promotion's max share"] = share // worth
+        lines = sum(cart.totals[i] for i in chosen if cart.slots[i].line is not None)
+        limits["the promotion's max share"] = lines * num // (100 * den) // worth
     groups = min(limits.values())
     placed = place(groups, rooms, caps, steps)
     for index, group_count in zip(chosen, placed, strict=True):
@@ -169,22 +177,41 @@ def _redeem_one(
                                       currency=currency.eid))  # fmt: skip
     redeemed = sum(placed) * per
     if redeemed == wanted:
-        cart.note(winner, Reason.APPLIED, f"redeemed {_points(redeemed, currency)}")
+        _note(cart, winner, Reason.APPLIED, f"redeemed {_points(redeemed, currency)}")
         return Redemption(currency=currency, status=Status.SUCCESS, requested=wanted,
                           redeemed=redeemed)  # fmt: skip
     binding = min(limits, key=lambda k: limits[k])
     if sum(placed) < groups:
-        why, reason = "limited by min prices", Reason.CLAMPED
+        if sum(caps) >= groups:
+            why = "the points cannot be split into uniform item prices"
+        elif any(cart.slots[i].floor for i in chosen):
+            why = "limited by min prices"
+        else:
+            why = "limited by the order total"
+        reason = Reason.CLAMPED
     elif binding == "the requested amount":  # the request is not a whole number of groups
         why, reason = f"{per} point units are the smallest redeemable step", Reason.CLAMPED
     else:
         why, reason = f"limited by {binding}", Reason.CAPPED
     if redeemed == 0:
-        cart.note(winner, Reason.NO_BENEFIT, f"nothing redeemable: {why}")
+        _note(cart, winner, Reason.NO_BENEFIT, f"nothing redeemable: {why}")
     else:
-        cart.note(winner, reason, f"redeemed {_points(redeemed, currency)}, {why}")
+        _note(cart, winner, reason, f"redeemed {_points(redeemed, currency)}, {why}")
     return Redemption(currency=currency, status=Status.LIMITED, requested=wanted,
                       redeemed=redeemed, reason=why)  # fmt: skip
+
+
+def _note(cart: Cart, promotion: Promotion, reason: Reason, detail: str) -> None:
+    """Note a redemption's outcome; a promotion serving several currencies keeps them all."""
+    earlier = cart.trace.get(promotion.key)
+    if earlier is None or not earlier.applied:
+        cart.note(promotion, reason, detail)
+        return
+    if reason not in APPLIED_REASONS:
+        reason = earlier.reason  # what it did for another currency stands
+    elif earlier.reason is not Reason.APPLIED:
+        reason = earlier.reason  # a cut for one currency is a cut of the promotion
+    cart.note(promotion, reason, f"{earlier.detail}; {detail}")
 
 
 def _points(amount: int, currency: PointsCurrency) -> str:

@@ -15,7 +15,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import not_blank
-from ..validators import one_of, optional
+from ..validators import of_type, one_of, optional
 
 AccrualBase = Literal["base", "discounted", "paid"]
 Selection = Literal["cheapest", "most_expensive"]
@@ -36,12 +36,20 @@ def _decimal_in(low: Decimal, high: Decimal | None, *, low_open: bool = False) -
     return check
 
 
-def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 1_000_000:
-        raise ValidationError((attribute.name,), value, "must be an integer in 1..1000000")
+def _int_in(low: int) -> Any:
+    """Validator: an integer in ``low``..1000000."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1_000_000:
+            raise ValidationError((attribute.name,), value, f"must be an integer in {low}..1000000")
+
+    return check
 
 
-_PERCENT = _decimal_in(Decimal(0), Decimal(100), low_open=True)
+_positive_int = _int_in(1)
+# A zero benefit loads and does nothing (trace: no_benefit), so a shop can park a promotion at 0;
+# a percent above 100 is refused: no discount may take more than the price.
+_PERCENT = _decimal_in(Decimal(0), Decimal(100))
 _POSITIVE = _decimal_in(Decimal(0), None, low_open=True)
 _NON_NEGATIVE = _decimal_in(Decimal(0), None)
 
@@ -61,7 +69,7 @@ class PercentOff:
 class AmountOffItem:
     """``amount`` off every item of each selected line."""
 
-    amount: Decimal = attrs.field(validator=_POSITIVE)
+    amount: Decimal = attrs.field(validator=_NON_NEGATIVE)
     kind = "amount_per_item"
 
 
@@ -69,7 +77,7 @@ class AmountOffItem:
 class AmountOffOrder:
     """``amount`` off the order, allocated to selected lines by headroom (largest remainder)."""
 
-    amount: Decimal = attrs.field(validator=_POSITIVE)
+    amount: Decimal = attrs.field(validator=_NON_NEGATIVE)
     kind = "amount_per_order"
 
 
@@ -85,15 +93,18 @@ class FixedPrice:
 class BuyXGetY:
     """Of every ``buy + get`` selected items, the ``get`` chosen by ``select`` get ``percent`` off.
 
-    Cheapest-N-free is ``buy = K, get = N`` with the default ``select = "cheapest"``.
+    Cheapest-N-free is ``buy = K, get = N`` with the default ``select = "cheapest"``; with
+    ``repeat = false`` it applies once per order, not per ``buy + get`` items; ``buy = 0`` makes
+    the ``get`` cheapest (or dearest) units of the order free, once.
     """
 
-    buy: int = attrs.field(validator=_positive_int)
+    buy: int = attrs.field(validator=_int_in(0))
     get: int = attrs.field(validator=_positive_int)
     percent: Decimal = attrs.field(default=Decimal(100), validator=_PERCENT)
     select: Selection = attrs.field(
         default="cheapest", validator=one_of(("cheapest", "most_expensive"))
     )
+    repeat: bool = attrs.field(default=True, validator=of_type(bool))
     kind = "buy_x_get_y"
 
 
@@ -164,7 +175,7 @@ class AccruePercent:
     """``percent`` of the accrual base, in points of ``currency``, rounded down."""
 
     currency: str = attrs.field(validator=not_blank)
-    percent: Decimal = attrs.field(validator=_decimal_in(Decimal(0), Decimal(1000), low_open=True))
+    percent: Decimal = attrs.field(validator=_decimal_in(Decimal(0), Decimal(1000)))
     base: AccrualBase | None = attrs.field(default=None, validator=_ACCRUAL_BASES)
     tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
     kind = "percent"
@@ -175,7 +186,7 @@ class AccruePerSpend:
     """``points`` for every full ``per`` of money in the accrual base."""
 
     currency: str = attrs.field(validator=not_blank)
-    points: Decimal = attrs.field(validator=_POSITIVE)
+    points: Decimal = attrs.field(validator=_NON_NEGATIVE)
     per: Decimal = attrs.field(validator=_POSITIVE)
     base: AccrualBase | None = attrs.field(default=None, validator=_ACCRUAL_BASES)
     tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
@@ -187,7 +198,7 @@ class AccrueFixed:
     """``points`` per qualifying order, spread over the selected lines by base price."""
 
     currency: str = attrs.field(validator=not_blank)
-    points: Decimal = attrs.field(validator=_POSITIVE)
+    points: Decimal = attrs.field(validator=_NON_NEGATIVE)
     tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
     kind = "fixed"
 

@@ -15,7 +15,7 @@ import attrs
 from ..conditions import is_line_filter
 from ..errors import ValidationError, ValidationErrors
 from ..model import Line, PointsCurrency, PointsRef
-from ..money import Rounding
+from ..money import Remainder, Rounding
 from ..validators import of_type, one_of
 from .accounts import TierGroup, TriggerPromotion
 from .benefits import AccrualBase, Message, Redeem
@@ -23,6 +23,7 @@ from .index import PromotionIndex
 from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, Scope
 
 Indivisible = Literal["keep_uniform", "breakdown"]
+PercentRounding = Literal["item", "line", "order"]
 ROOT = "root"  # the id of the implicit top-level group
 
 
@@ -43,6 +44,13 @@ class Settings:
     )
     accrual_base: AccrualBase = attrs.field(
         default="base", validator=one_of(("base", "discounted", "paid"))
+    )
+    remainder: Remainder = attrs.field(
+        default="largest", validator=one_of(("largest", "first", "last"))
+    )
+    # where a percent discount is rounded; None: per item under keep_uniform, per line otherwise
+    percent_rounding: PercentRounding | None = attrs.field(
+        default=None, validator=one_of(("item", "line", "order", None))
     )
 
     root: Group = attrs.field(init=False, eq=False, repr=False)  # the root group these describe
