@@ -92,6 +92,8 @@ def _run(
     settings = program.settings
     currency = order.currency
     uniform = settings.indivisible == "keep_uniform"
+    by_id = sorted(range(len(order.lines)), key=lambda i: order.lines[i].external_id)
+    rank = {index: position for position, index in enumerate(by_id)}
     slots = tuple(
         Slot(
             base=line.base_price_per_item.minor * line.count,
@@ -99,11 +101,14 @@ def _run(
             count=line.count,
             step=line.count if uniform else 1,
             line=index,
+            rank=rank[index],
         )
         for index, line in enumerate(order.lines)
     )
     if settings.delivery_discountable and order.delivery_cost.minor > 0:
-        slots += (Slot(base=order.delivery_cost.minor, floor=0, count=1, step=1, line=None),)
+        shipping = Slot(base=order.delivery_cost.minor, floor=0, count=1, step=1, line=None,
+                        rank=len(slots))  # fmt: skip
+        slots += (shipping,)
     base_total = sum(slot.base for slot in slots if slot.line is not None)
     facts = Facts(
         order=order,

@@ -202,13 +202,18 @@ Remainder = Literal["largest", "first", "last"]  # who gets the units a proporti
 
 
 def allocate(
-    total: int, weights: Sequence[int], remainder: Remainder = "largest"
+    total: int,
+    weights: Sequence[int],
+    remainder: Remainder = "largest",
+    ties: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Split ``total`` in proportion to ``weights``; parts add up to the kopek.
 
     Every part is first rounded down; the few units left go by ``remainder``: to the largest
-    remainders (ties to the earlier line), or all to the first or the last line of positive
-    weight (as engines that "put the rounding on one line" do). All-zero weights split evenly.
+    remainders, or all to the first or the last line of positive weight (as engines that "put
+    the rounding on one line" do). Equal remainders go to the lowest ``ties`` rank (default:
+    the earlier line; the engine ranks lines by id, so their order changes no total).
+    All-zero weights split evenly.
     """
     if not weights:
         return ()
@@ -221,7 +226,8 @@ def allocate(
     short = total - sum(shares)
     if remainder == "largest":
         remainders = [total * w % whole for w in weights]
-        for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:short]:
+        rank = ties if ties is not None else range(len(weights))
+        for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], rank[i]))[:short]:
             shares[index] += 1
     elif short:
         positive = [i for i, w in enumerate(weights) if w]
@@ -238,6 +244,7 @@ def place(
     caps: Sequence[int],
     steps: Sequence[int],
     remainder: Remainder = "largest",
+    ties: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Place as much of ``total`` as fits: share ``i`` a multiple of ``steps[i]``, ``<= caps[i]``.
 
@@ -245,8 +252,10 @@ def place(
     step or a cap refuses it, an exact search finds the largest placeable sum (3 × 0.58 +
     7 × 1.18 = 10.00 exists, so 10.00 is placed) and the split of it closest to proportional,
     whatever the line order. The sum may fall short of ``total`` only when no split reaches it.
+    ``remainder`` and ``ties`` are ``allocate``'s.
     """
-    ideal = allocate(total, weights, remainder)
+    rank = list(ties) if ties is not None else list(range(len(weights)))
+    ideal = allocate(total, weights, remainder, rank)
     usable = [cap - cap % step if cap > 0 else 0 for cap, step in zip(caps, steps, strict=True)]
     if all(
         share <= cap and share % step == 0
@@ -255,11 +264,15 @@ def place(
         return ideal
     if sum(usable) <= total:
         return tuple(usable)
-    return _search(total, ideal, usable, steps)
+    return _search(total, ideal, usable, steps, rank)
 
 
 def _search(
-    total: int, ideal: Sequence[int], caps: Sequence[int], steps: Sequence[int]
+    total: int,
+    ideal: Sequence[int],
+    caps: Sequence[int],
+    steps: Sequence[int],
+    rank: Sequence[int],
 ) -> tuple[int, ...]:
     """The exact placement: lines grouped by step, a bitset of reachable sums per group.
 
@@ -272,7 +285,7 @@ def _search(
     live = [i for i, cap in enumerate(caps) if cap > 0]
     unit = math.gcd(*(steps[i] for i in live))
     classes: dict[int, list[int]] = {}
-    for i in sorted(live, key=lambda i: steps[i]):
+    for i in sorted(live, key=lambda i: (steps[i], rank[i])):
         classes.setdefault(steps[i] // unit, []).append(i)
     target = total // unit
     if len(classes) * (target + 1) > EXACT_PLACE_BITS:
@@ -294,7 +307,8 @@ def _search(
         below = layers[j]
         count = next(m for m in _nearest(wanted, 0, most) if (below >> (best - m * size)) & 1)
         best -= count * size
-        for i, multiples in zip(members, _fill(count, members, ideal, caps, steps), strict=True):
+        filled = _fill(count, members, ideal, caps, steps, rank)
+        for i, multiples in zip(members, filled, strict=True):
             shares[i] = multiples * steps[i]
     return tuple(shares)
 
@@ -316,15 +330,17 @@ def _fill(
     ideal: Sequence[int],
     caps: Sequence[int],
     steps: Sequence[int],
+    rank: Sequence[int],
 ) -> list[int]:
     """``count`` multiples of one step over ``members``, near their ideal shares, within caps."""
+    ties = [rank[i] for i in members]
     room = [caps[i] // steps[i] for i in members]
     taken = [min(ideal[i] // steps[i], r) for i, r in zip(members, room, strict=True)]
     left = count - sum(taken)
     if left < 0:
-        return [t - cut for t, cut in zip(taken, allocate(-left, taken), strict=True)]
+        return [t - cut for t, cut in zip(taken, allocate(-left, taken, ties=ties), strict=True)]
     spare = [r - t for r, t in zip(room, taken, strict=True)]
-    return [t + extra for t, extra in zip(taken, allocate(left, spare), strict=True)]
+    return [t + extra for t, extra in zip(taken, allocate(left, spare, ties=ties), strict=True)]
 
 
 def _greedy(

@@ -251,7 +251,7 @@ def test_an_accrual_that_appeared_unasked_makes_the_commit_outdated() -> None:
 
 
 def test_an_order_older_than_the_points_lifetime_commits() -> None:
-    """Points live lifetime_days from the commit: a two-year-old order's points are not born dead."""
+    """Points live lifetime_days from the commit: a two-year-old order's are not born dead."""
     old = attrs.evolve(ORDER, create_time=NOW - dt.timedelta(days=730))
     membership = member()
     seen = le.calculate(PROGRAM, old, membership.member(PROGRAM, now=NOW), now=NOW)

@@ -61,7 +61,8 @@ class AccrueStage:
             cart.note(promotion, Reason.NO_BENEFIT, "it computes to less than one point unit")
             return
         worth = Fraction(points.redeem_rate) * 10 ** exponent(self.currency) / 10**points.precision
-        shares = allocate(earned, weights, self.program.settings.remainder)
+        ties = [cart.slots[i].rank for i in chosen]
+        shares = allocate(earned, weights, self.program.settings.remainder, ties)
         for index, share in zip(chosen, shares, strict=True):
             if share:
                 record = Record(promotion, points=share, currency=points.eid)

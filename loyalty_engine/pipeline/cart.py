@@ -26,6 +26,7 @@ class Slot:
     count: int
     step: int  # a reduction must be a multiple of this: count (keep_uniform) or 1 (breakdown)
     line: int | None
+    rank: int  # place by line id (delivery last): who wins a tie, whatever the line order
 
 
 @attrs.frozen

@@ -93,7 +93,8 @@ class _Ask:
         """``whole`` over the chosen slots within their room, exactly where it can be."""
         rooms = [_room(self.cart, i) for i in self.chosen]
         steps = [self.cart.slots[i].step for i in self.chosen]
-        return list(place(whole, weights, rooms, steps, self.settings.remainder))
+        ties = [self.cart.slots[i].rank for i in self.chosen]
+        return list(place(whole, weights, rooms, steps, self.settings.remainder, ties))
 
     def minor(self, amount: Decimal) -> int:
         return minor_units(amount, self.currency, self.promotion)
@@ -138,7 +139,7 @@ def _buy_x_get_y(benefit: BuyXGetY, ask: _Ask) -> Wanted:
         units += [(price + 1, index, dearer), (price, index, slots[index].count - dearer)]
     sign = 1 if benefit.select == "cheapest" else -1
     value = dict.fromkeys(ask.chosen, 0)
-    for price, index, count in sorted(units, key=lambda u: (sign * u[0], u[1])):
+    for price, index, count in sorted(units, key=lambda u: (sign * u[0], slots[u[1]].rank)):
         taken = min(free, count)
         value[index] += price * taken
         free -= taken
@@ -213,7 +214,8 @@ class DiscountStage:
         capped = limit is not None and sum(taken) > limit
         if capped:
             assert limit is not None
-            taken = list(place(limit, taken, taken, steps, self.program.settings.remainder))
+            ties = [cart.slots[i].rank for i in chosen]
+            taken = list(place(limit, taken, taken, steps, self.program.settings.remainder, ties))
         total = sum(taken)
         if total == 0:
             cart.note(promotion, Reason.NO_BENEFIT, _NOTHING["cap" if capped else cut])

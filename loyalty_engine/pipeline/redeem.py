@@ -20,7 +20,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import Member, Order, PointsCurrency
-from ..money import exponent, place
+from ..money import Remainder, exponent, place
 from ..program.benefits import Redeem
 from ..program.program import Program
 from ..program.promotion import Promotion
@@ -103,7 +103,8 @@ def redeem(
                 if _for(promotion, currency) and promotion.key not in cart.trace:
                     cart.note(promotion, Reason.NOT_MEMBER, "a guest has no points")
             continue
-        outcomes.append(_redeem_one(contenders, currency, wanted, member, cart, order.currency))
+        outcomes.append(_redeem_one(contenders, currency, wanted, member, cart, order.currency,
+                                    program.settings.remainder))  # fmt: skip
     for promotion in contenders:
         if promotion.key not in cart.trace:
             cart.note(promotion, Reason.NOT_REQUESTED, "no redemption of its currency requested")
@@ -122,6 +123,7 @@ def _redeem_one(
     member: Member,
     cart: Cart,
     money: str,
+    remainder: Remainder,
 ) -> Redemption:
     """One currency's redemption. A promotion for every currency serves each one in turn, so
     its trace collects one sentence per currency and is never overwritten by a later "no"."""
@@ -169,7 +171,8 @@ def _redeem_one(
         lines = sum(cart.totals[i] for i in chosen if cart.slots[i].line is not None)
         limits["the promotion's max share"] = lines * num // (100 * den) // worth
     groups = min(limits.values())
-    placed = place(groups, rooms, caps, steps)
+    ties = [cart.slots[i].rank for i in chosen]
+    placed = place(groups, rooms, caps, steps, remainder, ties)
     for index, group_count in zip(chosen, placed, strict=True):
         if group_count:
             cart.totals[index] -= group_count * worth

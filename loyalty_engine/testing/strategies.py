@@ -10,9 +10,11 @@ the "finer than the currency" ``RuleError``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 
+import attrs
 from hypothesis import strategies as st
 
 from .. import conditions as c
@@ -58,6 +60,19 @@ CURRENCIES = ("RUB", "USD", "JPY", "KWD")
 NOW = dt.datetime(2026, 3, 14, 10, 0, tzinfo=dt.UTC)
 
 
+@functools.cache  # built once per argument: strategies are values, cheap to share
+def chance(percent: int) -> st.SearchStrategy[bool]:
+    """True ``percent`` percent of the time.
+
+    Hypothesis starts from, and mutates towards, the simplest draw (index 0); that draw gives
+    the common outcome, so the rare one stays rare and the common one stays common.
+    """
+    if percent >= 50:
+        return st.sampled_from(range(100)).map(lambda n: n < percent)
+    return st.sampled_from(range(100)).map(lambda n: n >= 100 - percent)
+
+
+@functools.cache
 def money(
     currency: str, *, min_units: int = 0, max_units: int = 100_000
 ) -> st.SearchStrategy[Money]:
@@ -68,6 +83,7 @@ def money(
     )
 
 
+@functools.cache
 def _amount(currency: str, low: int, high: int) -> st.SearchStrategy[Decimal]:
     """A program amount (major units) representable in ``currency``."""
     scale = 10 ** exponent(currency)
@@ -116,8 +132,11 @@ def orders(
     items = [draw(lines(cur, ident=f"l{i}", max_price=max_price)) for i in range(count)]
     redeem = []
     for currency_ in points:
-        if draw(st.booleans()):
-            units = draw(st.integers(0, 200_000 * 10**currency_.precision))
+        if draw(chance(70)):  # most orders ask to redeem: the stage must be reached
+            whole = draw(st.integers(0, 50) | st.integers(0, 200_000))
+            units = whole * 10**currency_.precision + draw(
+                st.integers(0, 10**currency_.precision - 1)
+            )
             amount = Decimal(units).scaleb(-currency_.precision)
             redeem.append(RedeemRequest(PointsRef(eid=currency_.eid), amount))
     return Order(
@@ -134,26 +153,43 @@ def orders(
     )
 
 
-def points_currencies(eid: str = "bonus1") -> st.SearchStrategy[PointsCurrency]:
+@functools.cache
+def points_currencies(
+    eid: str = "bonus1", iid: int | None = None
+) -> st.SearchStrategy[PointsCurrency]:
     """A points currency: whole or fractional points, at a few redeem rates."""
     return st.builds(
         PointsCurrency,
         eid=st.just(eid),
-        iid=st.none() | st.integers(1, 9),
+        iid=st.none() | st.integers(1, 9) if iid is None else st.just(iid),
         precision=st.sampled_from((0, 0, 1, 2)),
         redeem_rate=st.sampled_from((Decimal(1), Decimal("0.5"), Decimal(2), Decimal("0.01"))),
         lifetime_days=st.none() | st.integers(1, 730),
     )
 
 
-def members(points: Sequence[PointsCurrency] = ()) -> st.SearchStrategy[Member | None]:
-    """A member with balances in ``points`` (or a guest, ``None``)."""
-    balances = st.fixed_dictionaries(
-        {
-            p.eid: st.integers(0, 100_000).map(lambda n: Balance(Decimal(n), Decimal(n)))
-            for p in points
-        }
+@functools.cache
+def _balance(currency: PointsCurrency) -> st.SearchStrategy[Balance]:
+    """Active ≤ total (the rest held or not active yet), small and large, in the precision."""
+    units = st.integers(0, 100) | st.integers(0, 100_000 * 10**currency.precision)
+    return st.tuples(units, units).map(
+        lambda pair: Balance(
+            Decimal(min(pair)).scaleb(-currency.precision),
+            Decimal(max(pair)).scaleb(-currency.precision),
+        )
     )
+
+
+def members(
+    points: Sequence[PointsCurrency] = (), *, guests: int = 20
+) -> st.SearchStrategy[Member | None]:
+    """A member with balances in ``points``; a guest (``None``) ``guests`` percent of the time."""
+    return _members(tuple(points), guests)
+
+
+@functools.cache
+def _members(points: tuple[PointsCurrency, ...], guests: int) -> st.SearchStrategy[Member | None]:
+    balances = st.fixed_dictionaries({p.eid: _balance(p) for p in points})
     member = st.builds(
         Member,
         profile_id=st.just("m1"),
@@ -162,9 +198,10 @@ def members(points: Sequence[PointsCurrency] = ()) -> st.SearchStrategy[Member |
         segments=st.sets(st.sampled_from(("b2c", "b2b"))),
         tags=st.sets(st.sampled_from(("vip",))),
     )
-    return st.none() | member
+    return chance(guests).flatmap(lambda guest: st.none() if guest else member)
 
 
+@functools.cache
 def line_filters() -> st.SearchStrategy[c.Condition]:
     """``applies_to`` conditions over the shared vocabulary."""
     leaf = st.one_of(
@@ -175,6 +212,7 @@ def line_filters() -> st.SearchStrategy[c.Condition]:
     return leaf | st.lists(leaf, min_size=1, max_size=2).map(c.AnyOf) | leaf.map(c.Not)
 
 
+@functools.cache
 def order_conditions(currency: str) -> st.SearchStrategy[c.Condition]:
     """Order segments of every kind, mostly easy to meet."""
     leaf = st.one_of(
@@ -201,20 +239,22 @@ def order_conditions(currency: str) -> st.SearchStrategy[c.Condition]:
     return leaf | st.lists(leaf, min_size=1, max_size=2).map(c.All) | leaf.map(c.Not)
 
 
+@functools.cache
 def discounts(currency: str) -> st.SearchStrategy[object]:
     """Every discount kind, with amounts representable in ``currency``."""
-    percent = st.integers(1, 100).map(Decimal)
+    percent = st.integers(1, 100).map(Decimal) | st.just(Decimal(0))
     return st.one_of(
         percent.map(PercentOff),
-        _amount(currency, 1, 500).filter(bool).map(AmountOffItem),
-        _amount(currency, 1, 5000).filter(bool).map(AmountOffOrder),
+        _amount(currency, 0, 500).map(AmountOffItem),
+        _amount(currency, 0, 5000).map(AmountOffOrder),
         _amount(currency, 0, 50_000).map(FixedPrice),
         st.builds(
             BuyXGetY,
-            buy=st.integers(1, 3),
+            buy=st.integers(0, 3),
             get=st.integers(1, 2),
             percent=percent,
             select=st.sampled_from(("cheapest", "most_expensive")),
+            repeat=st.booleans(),
         ),
         st.lists(
             st.builds(Step, min_total=_amount(currency, 0, 100_000), percent=percent),
@@ -225,6 +265,7 @@ def discounts(currency: str) -> st.SearchStrategy[object]:
     )
 
 
+@functools.cache
 def accruals(eid: str, currency: str) -> st.SearchStrategy[object]:
     """Every accrual kind in points of ``eid``."""
     multipliers = st.dictionaries(
@@ -256,6 +297,10 @@ def accruals(eid: str, currency: str) -> st.SearchStrategy[object]:
     )
 
 
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+# (start, end) of a promotion with dates: running at NOW, not yet started, or over at NOW
+WINDOWS = ((NOW - DAY, NOW + DAY), (NOW + HOUR, None), (None, NOW))
+
 GROUPS = (
     Group(id="best", choice="best_for_customer"),
     Group(id="first", choice="priority", compounding="on_base"),
@@ -274,38 +319,44 @@ def promotions(
     match: int = 70,
 ) -> Promotion:
     """One promotion of any type; ``match`` percent of them have no conditions at all."""
-    eid = points[0].eid
+    eid = draw(st.sampled_from([p.eid for p in points]))
+    redeem = st.builds(
+        Redeem,
+        currency=st.sampled_from((None, eid)),
+        max_percent=st.none() | st.integers(1, 100).map(Decimal),
+    )
     benefit = draw(
         st.one_of(
             discounts(currency),
+            accruals(eid, currency),
+            redeem,
             discounts(currency),
             accruals(eid, currency),
-            st.builds(
-                Redeem,
-                currency=st.sampled_from((None, eid)),
-                max_percent=st.none() | st.integers(1, 100).map(Decimal),
-            ),
+            redeem,
             st.just(IssueCodes(pool_id=1, pool_name="pool")),
             st.just(Message(template="{accrued} / {redeemed} / {discount} / {final_total}")),
         )
     )
-    unconditional = draw(st.integers(0, 99)) < match
+    unconditional = draw(chance(match))
     kind = type(benefit).__name__
     is_money = kind not in ("Redeem", "IssueCodes", "Message")
     cap = None
-    if is_money and draw(st.integers(0, 4)) == 0:
+    if is_money and draw(chance(20)):
         cap = draw(_amount(currency, 1, 2000).filter(bool))
+    start, end = draw(st.sampled_from(WINDOWS)) if draw(chance(20)) else (None, None)
     return Promotion(
         external_id=ident,
         benefit=benefit,
         conditions=[] if unconditional else draw(st.lists(order_conditions(currency), max_size=2)),
         applies_to=draw(st.none() | line_filters()),
         priority=draw(st.integers(0, 3)),
-        exclusive=draw(st.booleans()) and draw(st.booleans()),
-        stop_after=draw(st.integers(0, 9)) == 0,
-        group=draw(st.none() | st.sampled_from([g.id for g in GROUPS])),
+        exclusive=draw(chance(20)),
+        stop_after=draw(chance(15)),
+        group=draw(st.none() | st.none() | st.sampled_from([g.id for g in GROUPS])),
         max_amount=cap,
-        is_active=draw(st.integers(0, 19)) > 0,
+        is_active=draw(chance(95)),
+        start=start,
+        end=end,
     )
 
 
@@ -336,6 +387,8 @@ def programs(
                 delivery_discountable=st.booleans(),
                 indivisible=st.sampled_from(("keep_uniform", "breakdown")),
                 accrual_base=st.sampled_from(("base", "discounted", "paid")),
+                remainder=st.sampled_from(("largest", "first", "last")),
+                percent_rounding=st.sampled_from((None, None, "item", "line", "order")),
             )
         ),
         currencies=chosen,
@@ -356,10 +409,22 @@ def cases(
     max_promotions: int = 6,
     match: int = 70,
 ) -> tuple[Program, Order, Member | None]:
-    """A (program, order, member) triple that fit together: same currency, same points."""
+    """A (program, order, member) triple that fit together: same currency, same points.
+
+    One or two points currencies (of any precision and rate), a program with at least one
+    promotion, and mostly members: every stage of the pipeline is reached often.
+    """
     cur = currency or draw(st.sampled_from(CURRENCIES))
-    point = draw(points_currencies())
-    program = draw(programs(cur, max_promotions=max_promotions, match=match, points=[point]))
-    order = draw(orders(cur, max_lines=max_lines, points=[point]))
-    member = draw(members([point]))
+    points = [draw(points_currencies("bonus1", 1))]
+    if draw(st.booleans()):
+        points.append(draw(points_currencies("bonus2", 2)))
+    program = draw(
+        programs(cur, min_promotions=1, max_promotions=max_promotions, match=match, points=points)
+    )
+    if draw(chance(60)):  # most programs let the customer pay with points
+        pay = Promotion(external_id="pay", benefit=draw(st.sampled_from(
+            [Redeem(), Redeem(currency="bonus1"), Redeem(max_percent=Decimal(50))])))  # fmt: skip
+        program = attrs.evolve(program, promotions=(*program.promotions, pay))
+    order = draw(orders(cur, max_lines=max_lines, points=points))
+    member = draw(members(points))
     return program, order, member
