@@ -139,6 +139,8 @@ def orders(
             )
             amount = Decimal(units).scaleb(-currency_.precision)
             redeem.append(RedeemRequest(PointsRef(eid=currency_.eid), amount))
+    if points and draw(chance(5)):  # a currency the program does not have
+        redeem.append(RedeemRequest(PointsRef(eid="unknown"), Decimal(10)))
     return Order(
         external_id="o1",
         currency=cur,
@@ -350,7 +352,7 @@ def promotions(
         conditions=[] if unconditional else draw(st.lists(order_conditions(currency), max_size=2)),
         applies_to=draw(st.none() | line_filters()),
         priority=draw(st.integers(0, 3)),
-        exclusive=draw(chance(20)),
+        exclusive=draw(chance(30)),
         stop_after=draw(chance(15)),
         group=draw(st.none() | st.none() | st.sampled_from([g.id for g in GROUPS])),
         max_amount=cap,
