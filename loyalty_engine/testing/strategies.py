@@ -139,7 +139,8 @@ def orders(
             )
             amount = Decimal(units).scaleb(-currency_.precision)
             redeem.append(RedeemRequest(PointsRef(eid=currency_.eid), amount))
-    if points and draw(chance(5)):  # a currency the program does not have
+    unknown = draw(chance(5))
+    if points and unknown:  # a currency the program does not have
         redeem.append(RedeemRequest(PointsRef(eid="unknown"), Decimal(10)))
     return Order(
         external_id="o1",
