@@ -250,3 +250,28 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     file.write_text("# " + "x" * (5 * 1024 * 1024))
     with pytest.raises(le.ValidationError, match="larger than"):
         le.load_program(file)
+
+
+def test_the_rules_other_engines_bring_load_and_round_trip() -> None:
+    """remainder, percent_rounding, buy_x_get_y repeat and buy = 0, zero benefits: by key."""
+    doc = {
+        "settings": {"remainder": "last", "percent_rounding": "order"},
+        "promotions": [
+            {"external_id": "once", "type": "discount",
+             "benefit": {"kind": "buy_x_get_y", "buy": 2, "get": 1, "repeat": False}},
+            {"external_id": "cheapest", "type": "discount",
+             "benefit": {"kind": "buy_x_get_y", "buy": 0, "get": 2}},
+            {"external_id": "parked", "type": "discount",
+             "benefit": {"kind": "percent", "percent": "0"}},
+        ],
+    }  # fmt: skip
+    program = le.program_from_dict(doc)
+    assert (program.settings.remainder, program.settings.percent_rounding) == ("last", "order")
+    assert [p.benefit for p in program.promotions] == [
+        le.BuyXGetY(buy=2, get=1, repeat=False),
+        le.BuyXGetY(buy=0, get=2),
+        le.PercentOff(Decimal(0)),
+    ]
+    assert le.program_from_dict(program.to_dict()) == program
+    with pytest.raises(le.ValidationError, match="settings.remainder: must be one of"):
+        le.program_from_dict({"settings": {"remainder": "middle"}})
