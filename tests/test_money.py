@@ -548,3 +548,26 @@ def test_allocate_remainder_to_one_line_skips_zero_weights() -> None:
     assert allocate(10, [3, 3, 3], "first") == (4, 3, 3)
     assert allocate(11, [3, 3, 3], "largest") == (4, 4, 3)
     assert allocate(11, [3, 3, 3], "last") == (3, 3, 5)
+
+
+HOSTILE = decimal.Context(
+    prec=3, rounding=decimal.ROUND_DOWN, traps=[decimal.Inexact, decimal.Rounded, decimal.Overflow]
+)
+
+
+@given(
+    currency=st.sampled_from(["RUB", "JPY", "KWD", "CLF"]),
+    minor=st.integers(-(10**15) + 1, 10**15 - 1),
+)
+def test_money_never_reads_the_callers_decimal_context(currency: str, minor: int) -> None:
+    """Under prec=3, ROUND_DOWN and trapping Inexact, every Money path gives the exact answer."""
+    scale = 10 ** exponent(currency)
+    expected = Money.of_minor(minor, currency)
+    with decimal.localcontext(HOSTILE):
+        made = Money.of_minor(minor, currency)
+        parsed = Money.parse(str(expected), currency)
+        built = Money(expected.amount, currency)
+        assert made.minor == parsed.minor == built.minor == minor
+        assert str(made) == str(parsed) == str(expected)
+        assert made == parsed and not made < parsed and made >= parsed
+    assert made.amount * scale == minor

@@ -93,6 +93,7 @@ def test_lots_behave_like_a_sorted_list(
         assert list(lots.firsts) == [c[0].key for c in lots.chunks]
         for x in plain:
             assert lots.find(x.key) == x
+            assert lots.find((x.key[0], x.key[1] + 10**6)) is None  # past its chunk's end too
         start, end = T0 + dt.timedelta(days=5), T0 + dt.timedelta(days=25)
         assert lots.units_expiring(start, end) == sum(
             x.units for x in plain if x.expiration is not None and start <= x.expiration <= end

@@ -67,7 +67,9 @@ def test_an_unchanged_preorder_always_commits_and_moves_exactly_its_points(
     for change in result.points_changes:
         eid = change.currency.eid
         assert after[eid] == before[eid] + change.accrued - change.redeemed == change.balance
-        moved = sum(r.delta for r in result.effects if r.currency == eid)
+        # the order's own rows; effects may also settle what fell due (an expiry at NOW)
+        own = (le.Kind.ACCRUAL, le.Kind.REDEMPTION)
+        moved = sum(r.delta for r in result.effects if r.currency == eid and r.kind in own)
         assert moved == change.accrued - change.redeemed
     summary = {s.currency.eid: s for s in result.calculation.points} if result.calculation else {}
     for eid, amount in before.items():
@@ -163,7 +165,7 @@ def test_a_balance_spent_meanwhile_makes_the_redemption_outdated(case: Case) -> 
     assert member is not None
     membership = membership_of(program, member)
     calculated = le.calculate(program, order, membership.member(program, now=NOW), now=NOW)
-    (summary,) = calculated.points
+    summary = calculated.points[0]  # the program's currency (an unknown one may follow)
     assume(summary.redeemed > 0)
     account = membership.account(summary.currency.eid)
     spend = account.balance(NOW).active - summary.redeemed + summary.currency.of_units(1)
