@@ -318,3 +318,152 @@ def test_retrying_a_reversal_returns_the_first_result_after_other_cancellations(
     again = le.reverse(first, later, now=NOW, lines={"line_2": 1}, eid="refund-1")
     assert again.effects == () and again.membership == later
     assert row.amount == 50
+
+
+# --- what the mutation baseline showed untested -----------------------------------------------
+
+
+def with_currencies(*extra: dict[str, object]) -> le.Program:
+    data = PROGRAM.to_dict()
+    data["currencies"] = [*data["currencies"], *extra]  # type: ignore[misc]
+    return le.program_from_dict(data)
+
+
+def commit_unchanged(
+    program: le.Program,
+    *,
+    segments: tuple[str, ...] = (),
+    tags: tuple[str, ...] = (),
+    pickers: dict[str, le.Picker] | None = None,
+    pools: tuple[le.CodePool, ...] = (),
+) -> le.CommitResult:
+    """Preorder for a fresh member, then commit exactly what it showed."""
+    membership = member(program=program)
+    who = membership.member(program, now=NOW, segments=segments, tags=tags)
+    asked = le.Requested.of(le.calculate(program, ORDER, who, now=NOW, pickers=pickers))
+    return le.commit(program, ORDER, asked, membership=membership, now=NOW, pools=pools,
+                     segments=segments, tags=tags, pickers=pickers)  # fmt: skip
+
+
+def test_qualification_points_are_floored_in_their_precision_once_per_currency() -> None:
+    """2650.00 × 0.15 = 397.5 → 397 whole points; × 0.0333 = 88.245 → 88.2 at precision 1."""
+    program = with_currencies(
+        {"eid": "q", "iid": 7, "qualifying": True, "money_ratio": "0.15"},
+        {"eid": "none", "iid": 8, "money_ratio": "0.0001"},  # 0.265 → 0: no row at all
+        {"eid": "r", "iid": 9, "precision": 1, "money_ratio": "0.0333"},
+    )
+    result = commit_unchanged(program)
+    assert [(c.currency.eid, c.accrued, c.redeemed, c.balance) for c in result.points_changes] == [
+        ("bonus1", 75, 100, 21500),
+        ("q", 397, 0, 397),
+        ("r", Decimal("88.2"), 0, Decimal("88.2")),
+    ]
+    rows = [(r.currency, r.kind, r.amount, r.eid) for r in result.effects]
+    assert rows == [
+        ("bonus1", le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo"),
+        ("bonus1", le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo"),
+        ("q", le.Kind.ACCRUAL, 397, "order:order_12345:qualify"),
+        ("r", le.Kind.ACCRUAL, Decimal("88.2"), "order:order_12345:qualify"),
+    ]
+    assert {r.description for r in result.effects[2:]} == {"qualification"}
+    assert result.membership is not None
+    with pytest.raises(le.LedgerError, match="committed before"):  # the qualify eid is the guard
+        le.commit(program, ORDER, le.Requested(), membership=result.membership.with_account(
+            attrs.evolve(result.membership.account("bonus1"), journal=le.Account.open(
+                "p1", result.membership.account("bonus1").currency).journal)), now=NOW)  # fmt: skip
+
+
+def test_posted_rows_name_the_order_and_the_promotion() -> None:
+    """Every order row carries source order and promotion, for history and reversal."""
+    result = committed()
+    assert [(r.source_type, r.source_id, r.promotion) for r in result.effects] == [
+        ("order", "order_12345", "redeem_promo"),
+        ("order", "order_12345", "bonus_promo"),
+    ]
+
+
+def test_a_changed_total_alone_is_outdated_and_no_total_is_not_compared() -> None:
+    asked = requested(member())
+    more = attrs.evolve(asked, final_total_price=le.Money.parse("1.00", "RUB"))
+    result = le.commit(PROGRAM, ORDER, more, membership=member(), now=NOW)
+    assert result.differences == (le.Difference("final_total_price", "1.00", "2650.00"),)
+    assert result.external_id == "order_12345" and result.calculation is not None
+    bare = attrs.evolve(asked, final_total_price=None)
+    assert le.commit(PROGRAM, ORDER, bare, membership=member(), now=NOW).status is (
+        le.CommitStatus.SUCCESS
+    )
+
+
+def test_points_shown_in_another_currency_are_a_difference() -> None:
+    program = with_currencies({"eid": "other", "iid": 2})
+    membership = member(program=program)
+    asked = le.Requested.of(
+        le.calculate(program, ORDER, membership.member(program, now=NOW), now=NOW)
+    )
+    line = next(x for x in asked.lines if any(p.type == "accrue_points" for p in x.promotions))
+    swapped = [attrs.evolve(p, currency=le.PointsRef(eid="other")) if p.type == "accrue_points"
+               else p for p in line.promotions]  # fmt: skip
+    lines = [attrs.evolve(x, promotions=swapped) if x is line else x for x in asked.lines]
+    result = le.commit(program, ORDER, attrs.evolve(asked, lines=lines), membership=membership,
+                       now=NOW)  # fmt: skip
+    assert result.differences == (
+        le.Difference(f"lines[{line.external_id}].promotions[accrue_points:bonus_promo].currency",
+                      "other", "bonus1"),
+    )  # fmt: skip
+
+
+def test_commit_judges_segments_tags_and_plugged_in_pickers_as_the_preorder_did() -> None:
+    """What the preorder was given about the member and the choices, the commit is given too."""
+    data = PROGRAM.to_dict()
+    data["groups"] = [{"id": "mine", "choice": "coin"}]
+    data["promotions"] = [  # type: ignore[index]
+        {"external_id": "b2b", "type": "discount", "group": "mine",
+         "benefit": {"kind": "percent", "percent": "7"},
+         "conditions": [{"kind": "segment", "values": ["b2b"]},
+                        {"kind": "member_tag", "values": ["vip"]}]},
+    ]  # fmt: skip
+    program = le.program_from_dict(data, choices=["coin"])
+
+    class First:
+        def pick(self, options: object) -> int:
+            return 0
+
+    result = commit_unchanged(program, segments=("b2b",), tags=("vip",), pickers={"coin": First()})
+    assert result.status is le.CommitStatus.SUCCESS, result.differences
+    assert any(a.external_id == "b2b" for line in result.calculation.lines  # type: ignore[union-attr]
+               for a in line.applied)  # fmt: skip
+
+
+def test_only_applied_codes_are_marked_used_and_a_short_pool_says_how_many_are_missing() -> None:
+    program = attrs.evolve(
+        PROGRAM,
+        promotions=[
+            attrs.evolve(p, benefit=attrs.evolve(p.benefit, count=3)) if p.type == "code_issue"
+            else p
+            for p in PROGRAM.promotions
+        ],
+    )  # fmt: skip
+    entered = le.CodePool(pool_id=42, name="Summer")  # the order's code unlocks nothing here
+    result = commit_unchanged(program, pools=(POOL, entered))
+    (issued,) = result.issued
+    assert (issued.codes, issued.missing) == (("W-1",), 2)
+    assert (issued.external_id, issued.name, issued.pool_id, issued.pool_name) == (
+        "welcome_promo", "Welcome Gift", 100, "Welcome Promocodes")  # fmt: skip
+    assert result.pools[1].used == frozenset()
+
+
+def test_a_replay_returns_the_membership_and_pools_passed_in() -> None:
+    first = committed()
+    later = member(points=5)
+    replay = le.commit(PROGRAM, ORDER, requested(later), membership=later, now=NOW,
+                       pools=[], committed={"order_12345": first})  # fmt: skip
+    assert replay.membership is later and replay.pools == ()
+    assert replay.issued == first.issued and replay.points_changes == first.points_changes
+
+
+def test_requested_of_a_result_keeps_the_total_and_the_points_currency() -> None:
+    result = le.calculate(PROGRAM, ORDER, member().member(PROGRAM, now=NOW), now=NOW)
+    asked = le.Requested.of(result)
+    assert asked.final_total_price == result.final_total_price
+    currencies = {p.currency for line in asked.lines for p in line.promotions if p.currency}
+    assert currencies == {le.PointsRef(iid=1, eid="bonus1")}

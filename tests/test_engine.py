@@ -842,3 +842,103 @@ def test_redemption_is_bounded_by_the_active_balance_not_the_total() -> None:
         D(100),
         D(100),
     )
+
+
+# --- pickers and per-line arbitration at their edges (from the mutation baseline) --------------
+
+
+@pytest.mark.parametrize(
+    ("picker", "options", "winner"),
+    [
+        (le.FirstByPriority(), [0, 1, 5], 1),  # a first option giving nothing does not block
+        (le.FirstByPriority(), [0, 0], None),
+        (le.BestForCustomer(), [1, 0], 0),  # one minor unit is a benefit
+        (le.BestForCustomer(), [0, 0], None),
+        (le.BestForCustomer(), [3, 3], 0),  # a tie: the higher priority
+        (le.BestForMerchant(), [0, 1, 2], 1),
+        (le.BestForMerchant(), [2, 2], 0),
+        (le.BestForMerchant(), [0], None),
+    ],
+)
+def test_builtin_pickers_at_their_edges(
+    picker: le.Picker, options: list[int], winner: int | None
+) -> None:
+    """Zero is no benefit, one unit is; ties go to the earlier (higher-priority) option."""
+    from fractions import Fraction
+
+    given = [le.Option(f"o{i}", -i, Fraction(b)) for i, b in enumerate(options)]
+    assert picker.pick(given) == winner
+
+
+@pytest.mark.parametrize("answer", [True, "0", 1.0])
+def test_a_picker_answering_a_non_index_is_a_rule_error(answer: object) -> None:
+    class Odd:
+        def pick(self, options: Sequence[le.Option]) -> object:
+            return answer
+
+    prog = le.Program(settings=le.Settings(choice="odd"), promotions=[promo("a", le.PercentOff(D(10))),
+                      promo("b", le.PercentOff(D(5)))])  # fmt: skip
+    with pytest.raises(le.RuleError, match="'odd' answered"):
+        le.calculate(prog, order(line("x", "1.00")), now=NOON, pickers={"odd": Odd()})  # type: ignore[dict-item]
+
+
+def test_line_scope_merges_every_line_past_one_nobody_wins() -> None:
+    """A line no promotion touches does not stop the lines after it from taking their winners."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line")]
+    prog = program(
+        promo("y", le.PercentOff(D(10)), group="g", applies_to=Product(["y"])),
+        promo("z", le.PercentOff(D(20)), group="g", applies_to=Product(["z"])),
+        groups=groups,
+    )
+    cart = order(line("x", "10.00"), line("y", "10.00"), line("z", "10.00"))
+    assert finals(le.calculate(prog, cart, now=NOON)) == ["10.00", "9.00", "8.00"]
+
+
+def test_line_scope_winners_keep_their_lines_exclusive() -> None:
+    """An exclusive per-line winner still holds its line against a later discount of the stage."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line", priority=5)]
+    prog = program(
+        promo("alone", le.PercentOff(D(10)), group="g", exclusive=True),
+        promo("other", le.AmountOffItem(D(1)), group="g", applies_to=Product(["y"])),
+        promo("after", le.PercentOff(D(50))),
+        groups=groups,
+    )
+    result = le.calculate(prog, order(line("x", "10.00"), line("y", "10.00")), now=NOON)
+    assert finals(result) == ["9.00", "9.00"]
+    assert reasons(result)["after"] is le.Reason.EXCLUSIVE
+
+
+def test_line_scope_falls_back_to_one_winner_when_the_mix_breaks_the_budget() -> None:
+    """Mixing per-line winners would pass max_discount_percent: one winner for the order."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line")]
+    prog = program(
+        promo("x9", le.AmountOffItem(D(9)), group="g", applies_to=Product(["x"])),
+        promo("y9", le.AmountOffItem(D(9)), group="g", applies_to=Product(["y"])),
+        promo("all5", le.AmountOffItem(D(5)), group="g"),
+        groups=groups,
+        max_discount_percent=D(50),
+    )
+    result = le.calculate(prog, order(line("x", "10.00"), line("y", "10.00")), now=NOON)
+    assert str(result.final_total_price) == "10.00"  # all5 on both lines: 10.00 of the 10.00 budget
+    assert reasons(result) == {
+        "all5": le.Reason.APPLIED,
+        "x9": le.Reason.LOST_ARBITRATION,
+        "y9": le.Reason.LOST_ARBITRATION,
+    }
+
+
+def test_a_losing_group_reports_each_of_its_promotions_and_who_beat_it() -> None:
+    """Every promotion of a losing subgroup is noted lost, to the winner by name."""
+    groups = [
+        le.Group(id="pick", choice="best_for_customer"),
+        le.Group(id="pair", parent="pick"),
+    ]
+    prog = program(
+        promo("big", le.PercentOff(D(50)), group="pick"),
+        promo("a", le.PercentOff(D(5)), group="pair"),
+        promo("b", le.PercentOff(D(5)), group="pair"),
+        groups=groups,
+    )
+    result = le.calculate(prog, order(line("x", "100.00")), now=NOON)
+    detail = {e.external_id: e.detail for e in result.trace}
+    assert detail["a"].startswith("lost to big (") and detail["b"].startswith("lost to big (")
