@@ -876,8 +876,8 @@ def test_a_picker_answering_a_non_index_is_a_rule_error(answer: object) -> None:
         def pick(self, options: Sequence[le.Option]) -> object:
             return answer
 
-    prog = le.Program(settings=le.Settings(choice="odd"), promotions=[promo("a", le.PercentOff(D(10))),
-                      promo("b", le.PercentOff(D(5)))])  # fmt: skip
+    two = [promo("a", le.PercentOff(D(10))), promo("b", le.PercentOff(D(5)))]
+    prog = le.Program(settings=le.Settings(choice="odd"), promotions=two)
     with pytest.raises(le.RuleError, match="'odd' answered"):
         le.calculate(prog, order(line("x", "1.00")), now=NOON, pickers={"odd": Odd()})  # type: ignore[dict-item]
 

@@ -571,3 +571,17 @@ def test_money_never_reads_the_callers_decimal_context(currency: str, minor: int
         assert str(made) == str(parsed) == str(expected)
         assert made == parsed and not made < parsed and made >= parsed
     assert made.amount * scale == minor
+
+
+def test_place_past_the_search_budget_fills_greedily_largest_step_first() -> None:
+    """Too large to search exactly: proportional floors, then lines by step, largest first."""
+    import loyalty_engine.money as money
+
+    total = money.EXACT_PLACE_BITS  # two step classes × (total + 1) bits is over the budget
+    parts = place(total, [1, 1], [total, total], [3, 7])
+    assert all(p % s == 0 for p, s in zip(parts, (3, 7), strict=True))
+    floors = (total // 2 - (total // 2) % 3, total // 2 - (total // 2) % 7)
+    left = total - sum(floors)
+    seven = floors[1] + left - left % 7
+    rest = total - floors[0] - seven
+    assert parts == (floors[0] + rest - rest % 3, seven)

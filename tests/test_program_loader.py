@@ -273,5 +273,5 @@ def test_the_rules_other_engines_bring_load_and_round_trip() -> None:
         le.PercentOff(Decimal(0)),
     ]
     assert le.program_from_dict(program.to_dict()) == program
-    with pytest.raises(le.ValidationError, match="settings.remainder: must be one of"):
+    with pytest.raises(le.ValidationError, match=r"settings\.remainder: must be one of"):
         le.program_from_dict({"settings": {"remainder": "middle"}})
