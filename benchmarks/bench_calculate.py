@@ -116,21 +116,18 @@ def baseline(program: le.Program, orders: Sequence[le.Order]) -> list[tuple[str,
             line["price"] = max(line["min"], line["price"] - off)
             line["total"] = line["price"] * line["count"]
         base = sum(line.base_price_per_item.amount * line.count for line in order.lines)
-        if base >= THRESHOLD:  # 100.00 over headroom, largest remainder, whole items only
-            rooms = [int((x["total"] - x["min"] * x["count"]) * 100) for x in lines]
-            rooms = [r - r % x["count"] for r, x in zip(rooms, lines, strict=True)]
-            shares = le.allocate(int(ORDER_OFF * 100), rooms)
-            taken = [
-                min(s - s % x["count"], r) for s, r, x in zip(shares, rooms, lines, strict=True)
-            ]
-            left = int(ORDER_OFF * 100) - sum(taken)
-            for i, x in enumerate(lines):
-                extra = min(rooms[i] - taken[i], left - left % x["count"])
-                taken[i] += extra
-                left -= extra
-            for x, t in zip(lines, taken, strict=True):
-                x["total"] -= Decimal(t) / 100
         final = sum(x["total"] for x in lines)
+        if base >= THRESHOLD:  # 100.00 off: the largest sum of whole-item steps within the rooms
+            want = int(ORDER_OFF * 100)
+            reach, mask = 1, (1 << (want + 1)) - 1
+            for x in lines:
+                room, step = int((x["total"] - x["min"] * x["count"]) * 100), x["count"]
+                left, take = min(room // step, want // step), 1
+                while left:  # up to ``left`` copies of ``step``: 1, 2, 4, … at a time
+                    part = min(take, left)
+                    reach |= (reach << part * step) & mask
+                    left, take = left - part, take * 2
+            final -= Decimal(reach.bit_length() - 1) / 100
         points = (base * ACCRUE / 100).to_integral_value(rounding=decimal.ROUND_FLOOR)
         out.append((f"{final:.2f}", points))
     return out
