@@ -98,3 +98,27 @@ def test_lots_behave_like_a_sorted_list(
         assert lots.units_expiring(start, end) == sum(
             x.units for x in plain if x.expiration is not None and start <= x.expiration <= end
         )
+
+
+def test_every_path_across_chunk_boundaries_by_example() -> None:
+    """Chunks of 1–2 lots, 200 lots expiring a day apart: adjust, expire, sum and take across."""
+    day = dt.timedelta(days=1)
+    lots = Lots(chunk=1)
+    for i in range(1, 201):
+        lots = lots.insert(Lot(id=i, units=1, activation=T0, expiration=T0 + i * day))
+    assert len(lots.chunks) > 50 and lots.units == 200
+    # adjust a lot in the first chunk: every other chunk stays
+    lots = lots.adjust((T0 + day, 1), 5)
+    assert lots.units == 204 and len(lots) == 200
+    # ids past 126 expiring exactly at the range's end still count
+    for end in range(127, 201):  # whichever chunk the lot expiring at ``end`` starts
+        assert lots.units_expiring(T0 + 150 * day, T0 + end * day) == max(0, end - 149)
+    assert lots.units_expiring(T0, T0 + 3 * day) == 7
+    # expire across a boundary, mid-chunk: the lots after it stay
+    lots, gone = lots.expire(T0 + 10 * day)
+    assert [lot.id for lot in gone] == list(range(1, 11)) and lots.units == 190
+    assert [lot.id for lot in lots][:3] == [11, 12, 13] and len(lots) == 190
+    # take across many chunks
+    lots, taken = lots.take(95)
+    assert [lot.id for lot, _ in taken] == list(range(11, 106)) and lots.units == 95
+    assert [lot.id for lot in lots] == list(range(106, 201))
