@@ -350,11 +350,13 @@ def test_qualification_points_are_floored_in_their_precision_once_per_currency()
     program = with_currencies(
         {"eid": "q", "iid": 7, "qualifying": True, "money_ratio": "0.15"},
         {"eid": "none", "iid": 8, "money_ratio": "0.0001"},  # 0.265 → 0: no row at all
+        {"eid": "one", "iid": 6, "money_ratio": "0.0004"},  # 1.06 → exactly 1
         {"eid": "r", "iid": 9, "precision": 1, "money_ratio": "0.0333"},
     )
     result = commit_unchanged(program)
     assert [(c.currency.eid, c.accrued, c.redeemed, c.balance) for c in result.points_changes] == [
         ("bonus1", 75, 100, 21500),
+        ("one", 1, 0, 1),
         ("q", 397, 0, 397),
         ("r", Decimal("88.2"), 0, Decimal("88.2")),
     ]
@@ -363,6 +365,7 @@ def test_qualification_points_are_floored_in_their_precision_once_per_currency()
         ("bonus1", le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo"),
         ("bonus1", le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo"),
         ("q", le.Kind.ACCRUAL, 397, "order:order_12345:qualify"),
+        ("one", le.Kind.ACCRUAL, 1, "order:order_12345:qualify"),
         ("r", le.Kind.ACCRUAL, Decimal("88.2"), "order:order_12345:qualify"),
     ]
     assert {r.description for r in result.effects[2:]} == {"qualification"}
@@ -444,11 +447,12 @@ def test_only_applied_codes_are_marked_used_and_a_short_pool_says_how_many_are_m
         ],
     )  # fmt: skip
     entered = le.CodePool(pool_id=42, name="Summer")  # the order's code unlocks nothing here
-    result = commit_unchanged(program, pools=(POOL, entered))
+    renamed = attrs.evolve(POOL, name="Welcome Promocodes (2026)")  # the pool's name is reported
+    result = commit_unchanged(program, pools=(renamed, entered))
     (issued,) = result.issued
     assert (issued.codes, issued.missing) == (("W-1",), 2)
     assert (issued.external_id, issued.name, issued.pool_id, issued.pool_name) == (
-        "welcome_promo", "Welcome Gift", 100, "Welcome Promocodes")  # fmt: skip
+        "welcome_promo", "Welcome Gift", 100, "Welcome Promocodes (2026)")  # fmt: skip
     assert result.pools[1].used == frozenset()
 
 
@@ -465,5 +469,38 @@ def test_requested_of_a_result_keeps_the_total_and_the_points_currency() -> None
     result = le.calculate(PROGRAM, ORDER, member().member(PROGRAM, now=NOW), now=NOW)
     asked = le.Requested.of(result)
     assert asked.final_total_price == result.final_total_price
+    assert [(p.amount, p.points) for line in asked.lines for p in line.promotions] == [
+        (a.amount, a.points) for line in result.lines for a in line.applied
+    ]
     currencies = {p.currency for line in asked.lines for p in line.promotions if p.currency}
     assert currencies == {le.PointsRef(iid=1, eid="bonus1")}
+
+
+def test_qualification_adds_to_the_promotion_points_of_the_same_currency() -> None:
+    """bonus1 accrues 75 by promotion and floor(2650.00 × 0.01) = 26 by money_ratio: 101."""
+    data = PROGRAM.to_dict()
+    data["currencies"] = [{**data["currencies"][0], "money_ratio": "0.01"}]  # type: ignore[index]
+    result = commit_unchanged(le.program_from_dict(data))
+    assert [(c.accrued, c.redeemed, c.balance) for c in result.points_changes] == [
+        (101, 100, 21526)
+    ]
+
+
+def test_difference_details_name_the_path_what_was_asked_and_what_is_true() -> None:
+    asked = requested(member())
+    line = asked.lines[0]
+    promotions = [attrs.evolve(p, points=p.points + 1) if p.points is not None else p
+                  for p in line.promotions]  # fmt: skip
+    ghost = le.RequestedLine(external_id="ghost")
+    changed = attrs.evolve(asked, lines=[attrs.evolve(line, promotions=promotions), ghost,
+                                         *asked.lines[1:]])  # fmt: skip
+    result = le.commit(PROGRAM, ORDER, changed, membership=member(), now=NOW)
+    assert result.differences == (
+        le.Difference("lines[line_1].promotions[accrue_points:bonus_promo].points", "76", "75"),
+        le.Difference("lines[ghost]", "ghost", None),
+    )
+
+
+def test_duplicate_pools_are_refused_with_their_path() -> None:
+    with pytest.raises(le.ValidationError, match=r"^pools: duplicate pool_id \(got \[100, 100\]\)"):
+        committed(pools=[POOL, POOL])
