@@ -180,6 +180,8 @@ class Arbiter:
 
     def _group(self, group: Group, cart: Cart) -> Cart:
         members = self._members(group)
+        if not members:  # nothing of this stage here: no picker is asked to choose from nothing
+            return cart
         basis = list(cart.totals) if group.compounding == "on_base" else None
         if group.choice == "stack":
             return self._stack(members, cart, basis)

@@ -942,3 +942,61 @@ def test_a_losing_group_reports_each_of_its_promotions_and_who_beat_it() -> None
     result = le.calculate(prog, order(line("x", "100.00")), now=NOON)
     detail = {e.external_id: e.detail for e in result.trace}
     assert detail["a"].startswith("lost to big (") and detail["b"].startswith("lost to big (")
+
+
+def test_a_group_after_earlier_discounts_measures_only_its_own_benefit() -> None:
+    """10% stacked first; then in a priority group a 0% member gives nothing, so 5.00 off wins."""
+    groups = [le.Group(id="g", choice="priority")]
+    prog = program(
+        promo("first", le.PercentOff(D(10)), priority=9),
+        promo("zero", le.PercentOff(D(0)), group="g", priority=2),
+        promo("five", le.AmountOffItem(D(5)), group="g", priority=1),
+        groups=groups,
+    )
+    result = le.calculate(prog, order(line("x", "100.00")), now=NOON)
+    assert finals(result) == ["85.00"]
+
+
+def test_a_plugged_in_picker_sees_ids_and_priorities_per_order_and_per_line() -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Spy:
+        def pick(self, options: Sequence[le.Option]) -> int | None:
+            seen.extend((o.id, o.priority) for o in options)
+            return 0
+
+    for scope in ("order", "line"):
+        seen.clear()
+        prog = program(promo("a", le.PercentOff(D(10)), priority=3),
+                       promo("b", le.PercentOff(D(5)), priority=1),
+                       choice="spy", scope=scope)  # fmt: skip
+        le.calculate(prog, order(line("x", "10.00")), now=NOON, pickers={"spy": Spy()})
+        assert set(seen) == {("a", 3), ("b", 1)}
+
+
+def test_line_scope_winners_mark_their_lines_for_a_later_exclusive_promotion() -> None:
+    """A later exclusive discount skips lines a per-line winner already discounted."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line", priority=5)]
+    prog = program(
+        promo("x1", le.AmountOffItem(D(1)), group="g", applies_to=Product(["x"])),
+        promo("alone", le.PercentOff(D(50)), exclusive=True),
+        groups=groups,
+    )
+    result = le.calculate(prog, order(line("x", "10.00"), line("y", "10.00")), now=NOON)
+    assert finals(result) == ["9.00", "5.00"]
+
+
+def test_line_scope_keeps_a_mix_within_the_budget_and_a_full_winner_keeps_its_sentence() -> None:
+    """The mix costs 3.00 of a 15.00 budget, so it stands; pct won all its lines: a plain trace."""
+    groups = [le.Group(id="g", choice="best_for_customer", scope="line")]
+    prog = program(
+        promo("pct", le.PercentOff(D(10)), group="g", applies_to=Product(["x", "y"])),
+        promo("z", le.AmountOffItem(D(1)), group="g", applies_to=Product(["z"])),
+        groups=groups,
+        max_discount_percent=D(50),
+    )
+    cart = order(line("x", "10.00"), line("y", "10.00"), line("z", "10.00"))
+    result = le.calculate(prog, cart, now=NOON)
+    assert finals(result) == ["9.00", "9.00", "9.00"]
+    detail = {e.external_id: e.detail for e in result.trace}
+    assert detail == {"pct": "took 2.00 off", "z": "took 1.00 off"}
