@@ -573,15 +573,18 @@ def test_money_never_reads_the_callers_decimal_context(currency: str, minor: int
     assert made.amount * scale == minor
 
 
-def test_place_past_the_search_budget_fills_greedily_largest_step_first() -> None:
+@pytest.mark.parametrize(
+    ("steps", "parts"),
+    [
+        ((3, 70), (16_777_251, 16_777_180)),  # floors leave 37: none fits 70, 36 go on threes
+        ((50, 49, 48), (11_184_850, 11_184_789, 11_184_768)),  # 75 left: 50 first, then none
+    ],
+)
+def test_place_past_the_search_budget_fills_greedily_largest_step_first(
+    steps: tuple[int, ...], parts: tuple[int, ...]
+) -> None:
     """Too large to search exactly: proportional floors, then lines by step, largest first."""
     import loyalty_engine.money as money
 
-    total = money.EXACT_PLACE_BITS  # two step classes × (total + 1) bits is over the budget
-    parts = place(total, [1, 1], [total, total], [3, 7])
-    assert all(p % s == 0 for p, s in zip(parts, (3, 7), strict=True))
-    floors = (total // 2 - (total // 2) % 3, total // 2 - (total // 2) % 7)
-    left = total - sum(floors)
-    seven = floors[1] + left - left % 7
-    rest = total - floors[0] - seven
-    assert parts == (floors[0] + rest - rest % 3, seven)
+    total = money.EXACT_PLACE_BITS  # two or more step classes × (total + 1) bits: over budget
+    assert place(total, [1] * len(steps), [total] * len(steps), list(steps)) == parts
