@@ -79,6 +79,11 @@ class Stage(Protocol):
     @property
     def types(self) -> tuple[str, ...]: ...
 
+    @property
+    def scale(self) -> int:
+        """The stage's gains are in 1/scale minor units of the order currency."""
+        ...
+
     def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None: ...
 
     def within_limits(self, cart: Cart) -> bool: ...
@@ -197,7 +202,10 @@ class Arbiter:
             merged = self._per_line(picker, trials, cart)
             if merged is not None:
                 return merged
-        options = [Option(_name(m), m.priority, sum(gain, Fraction(0))) for m, _, gain in trials]
+        scale = self.stage.scale
+        options = [
+            Option(_name(m), m.priority, Fraction(sum(gain), scale)) for m, _, gain in trials
+        ]
         winner = picker.pick(options)
         result = cart if winner is None else trials[winner][1]
         for index, (member, trial, _) in enumerate(trials):
@@ -220,13 +228,16 @@ class Arbiter:
         return cart
 
     def _per_line(
-        self, picker: Picker, trials: list[tuple[Member, Cart, list[Fraction]]], cart: Cart
+        self, picker: Picker, trials: list[tuple[Member, Cart, list[int]]], cart: Cart
     ) -> Cart | None:
         """Each slot takes its own winner; ``None`` if the mix breaks a program-wide limit."""
         merged = cart.copy()
         won: dict[int, int] = {}
         for slot in range(len(cart.slots)):
-            options = [Option(_name(m), m.priority, gain[slot]) for m, _, gain in trials]
+            scale = self.stage.scale
+            options = [
+                Option(_name(m), m.priority, Fraction(gain[slot], scale)) for m, _, gain in trials
+            ]
             winner = picker.pick(options)
             if winner is None:
                 continue

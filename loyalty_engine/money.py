@@ -279,17 +279,19 @@ def _search(
     Reachable sums are found layer by layer (bit ``s`` of layer ``j`` is set when the first
     ``j`` step classes can make ``s``), in units of the steps' gcd; the best sum is then walked
     back from the last class down, each class taking the multiple nearest its proportional
-    share that leaves a reachable rest. Past ``EXACT_PLACE_BITS`` the search would be too
-    large, and lines are filled greedily instead, largest step first.
+    share that leaves a reachable rest. The cheap greedy fill (proportional floors, then lines
+    by step, largest first) is tried first: when it places everything, nothing places more.
+    Past ``EXACT_PLACE_BITS`` the search would be too large, and the greedy fill stands.
     """
     live = [i for i, cap in enumerate(caps) if cap > 0]
     unit = math.gcd(*(steps[i] for i in live))
     classes: dict[int, list[int]] = {}
     for i in sorted(live, key=lambda i: (steps[i], rank[i])):
         classes.setdefault(steps[i] // unit, []).append(i)
+    greedy = _greedy(total, ideal, caps, steps, classes)
     target = total // unit
-    if len(classes) * (target + 1) > EXACT_PLACE_BITS:
-        return _greedy(total, ideal, caps, steps, classes)
+    if sum(greedy) == total or len(classes) * (target + 1) > EXACT_PLACE_BITS:
+        return greedy  # all of it placed: no split places more; or too large to search
     mask = (1 << (target + 1)) - 1
     layers = [1]  # layers[j]: sums reachable with the first j classes (bit 0: nothing placed)
     for size, members in classes.items():

@@ -418,7 +418,7 @@ def test_allocate_sums_exactly_and_stays_proportional(total: int, weights: list[
 @pytest.mark.parametrize(
     ("total", "weights", "caps", "steps", "shares"),
     [
-        (10, [1, 1], [10, 10], [3, 1], (6, 4)),  # 5 each will not do: 6 is nearest on step 3
+        (10, [1, 1], [10, 10], [3, 1], (3, 7)),  # 5 → 3 on step 3; the leftover 2 goes on
         (100, [1, 1], [10, 20], [1, 1], (10, 20)),  # caps bind: the sum falls short
         (10, [1, 1], [3, 3], [1, 1], (3, 3)),
         (100, [1], [10], [3], (9,)),  # a cap off the step rounds down to it

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from fractions import Fraction
 
 import attrs
 
@@ -37,6 +36,11 @@ class AccrueStage:
     paid: Sequence[int]
     types = ("accrue_points",)
 
+    @property
+    def scale(self) -> int:
+        """Gains are in 1/scale minor units: points valued at their redeem rate, as integers."""
+        return self.program.point_scale
+
     def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None:
         benefit = promotion.benefit
         assert isinstance(benefit, AccruePercent | AccruePerSpend | AccrueFixed)
@@ -60,7 +64,7 @@ class AccrueStage:
         if earned <= 0:
             cart.note(promotion, Reason.NO_BENEFIT, "it computes to less than one point unit")
             return
-        worth = Fraction(points.redeem_rate) * 10 ** exponent(self.currency) / 10**points.precision
+        worth = self.program.point_worth[points.eid] * 10 ** exponent(self.currency)
         ties = [cart.slots[i].rank for i in chosen]
         shares = allocate(earned, weights, self.program.settings.remainder, ties)
         for index, share in zip(chosen, shares, strict=True):

@@ -8,8 +8,6 @@ promotion did to each slot, exclusivity marks and the trace. It lives only insid
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import attrs
 
 from ..conditions import Facts
@@ -50,7 +48,7 @@ class Cart:
     records: list[tuple[Record, ...]]
     touched: list[bool]  # some promotion of the current stage acted on the slot
     locked: list[bool]  # an exclusive promotion of the current stage holds the slot
-    gained: list[Fraction]  # the current stage's benefit per slot, in minor units, for arbitration
+    gained: list[int]  # this stage's benefit per slot (in 1/stage.scale minor units): arbitration
     spent: int = 0  # money taken off by discounts so far (the program's max share reads it)
     trace: dict[tuple[str, str], TraceEntry] = attrs.Factory(dict)
 
@@ -64,7 +62,7 @@ class Cart:
             records=[()] * n,
             touched=[False] * n,
             locked=[False] * n,
-            gained=[Fraction(0)] * n,
+            gained=[0] * n,
         )
 
     def copy(self) -> Cart:
@@ -83,16 +81,16 @@ class Cart:
     def next_stage(self) -> None:
         """Exclusivity and benefit measures are per stage: a discount never blocks accrual."""
         n = len(self.slots)
-        self.touched, self.locked, self.gained = [False] * n, [False] * n, [Fraction(0)] * n
+        self.touched, self.locked, self.gained = [False] * n, [False] * n, [0] * n
 
     @property
     def current_total(self) -> int:
         """Σ running line totals, delivery excluded (``order_total`` with basis current)."""
         return sum(t for t, s in zip(self.totals, self.slots, strict=True) if s.line is not None)
 
-    def record(self, index: int, record: Record, worth: Fraction | None = None) -> None:
-        """``worth``: the benefit in the order's minor units, when it is not ``record.money``
-        (points are worth what they would pay for at their currency's redeem rate)."""
+    def record(self, index: int, record: Record, worth: int | None = None) -> None:
+        """``worth``: the benefit for arbitration when it is not ``record.money`` (an accrual's
+        points at their redeem rate, in the stage's scale)."""
         self.records[index] = (*self.records[index], record)
         self.touched[index] = True
         if record.promotion.exclusive:

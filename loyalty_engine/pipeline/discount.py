@@ -190,6 +190,7 @@ class DiscountStage:
     currency: str
     budget: int | None  # the most all discounts together may take (max_discount_percent)
     types = ("discount",)
+    scale = 1  # gains are minor units of money
 
     def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None:
         benefit = promotion.benefit

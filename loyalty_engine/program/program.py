@@ -6,8 +6,10 @@ filters) and reports every broken one at once, each with its path.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 
 import attrs
@@ -131,12 +133,20 @@ class Program:
     index: PromotionIndex = attrs.field(init=False, eq=False, repr=False)
     groups_by_id: dict[str, Group] = attrs.field(init=False, eq=False, repr=False)
     currencies_by_eid: dict[str, PointsCurrency] = attrs.field(init=False, eq=False, repr=False)
+    # a point unit of each currency is worth ``point_worth[eid] / point_scale`` major money units
+    # (redeem_rate / 10^precision): integers, so accruals compare without a Fraction per line
+    point_worth: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
+    point_scale: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         ValidationErrors.collect(self._problems())
         object.__setattr__(self, "index", PromotionIndex.of(self.promotions))
         object.__setattr__(self, "groups_by_id", {g.id: g for g in self.groups})
         object.__setattr__(self, "currencies_by_eid", {c.eid: c for c in self.currencies})
+        worth = {c.eid: Fraction(c.redeem_rate) / 10**c.precision for c in self.currencies}
+        scale = math.lcm(1, *(w.denominator for w in worth.values()))
+        object.__setattr__(self, "point_worth", {e: int(w * scale) for e, w in worth.items()})
+        object.__setattr__(self, "point_scale", scale)
 
     def _problems(self) -> Iterable[ValidationError]:
         eids: set[str] = set()
