@@ -249,10 +249,11 @@ def place(
     """Place as much of ``total`` as fits: share ``i`` a multiple of ``steps[i]``, ``<= caps[i]``.
 
     The proportional split by ``weights`` (``allocate``) is the answer whenever it fits. When a
-    step or a cap refuses it, an exact search finds the largest placeable sum (3 × 0.58 +
-    7 × 1.18 = 10.00 exists, so 10.00 is placed) and the split of it closest to proportional,
-    whatever the line order. The sum may fall short of ``total`` only when no split reaches it.
-    ``remainder`` and ``ties`` are ``allocate``'s.
+    step or a cap refuses it, the proportional floors are topped up line by line, largest step
+    first; if that leaves some unplaced, an exact search finds the largest placeable sum
+    (3 × 0.58 + 7 × 1.18 = 10.00 exists, so 10.00 is placed) and the split of it closest to
+    proportional. The sum falls short of ``total`` only when no split reaches it, and it never
+    depends on the line order. ``remainder`` and ``ties`` are ``allocate``'s.
     """
     rank = list(ties) if ties is not None else list(range(len(weights)))
     ideal = allocate(total, weights, remainder, rank)
@@ -280,7 +281,8 @@ def _search(
     ``j`` step classes can make ``s``), in units of the steps' gcd; the best sum is then walked
     back from the last class down, each class taking the multiple nearest its proportional
     share that leaves a reachable rest. The cheap greedy fill (proportional floors, then lines
-    by step, largest first) is tried first: when it places everything, nothing places more.
+    by step, largest first) is tried first: when it places all it could (every multiple of the
+    gcd up to ``total``), nothing places more.
     Past ``EXACT_PLACE_BITS`` the search would be too large, and the greedy fill stands.
     """
     live = [i for i, cap in enumerate(caps) if cap > 0]
@@ -290,8 +292,8 @@ def _search(
         classes.setdefault(steps[i] // unit, []).append(i)
     greedy = _greedy(total, ideal, caps, steps, classes)
     target = total // unit
-    if sum(greedy) == total or len(classes) * (target + 1) > EXACT_PLACE_BITS:
-        return greedy  # all of it placed: no split places more; or too large to search
+    if sum(greedy) == target * unit or len(classes) * (target + 1) > EXACT_PLACE_BITS:
+        return greedy  # every multiple of the gcd placed: nothing places more; or too large
     mask = (1 << (target + 1)) - 1
     layers = [1]  # layers[j]: sums reachable with the first j classes (bit 0: nothing placed)
     for size, members in classes.items():
