@@ -1000,3 +1000,32 @@ def test_line_scope_keeps_a_mix_within_the_budget_and_a_full_winner_keeps_its_se
     assert finals(result) == ["9.00", "9.00", "9.00"]
     detail = {e.external_id: e.detail for e in result.trace}
     assert detail == {"pct": "took 2.00 off", "z": "took 1.00 off"}
+
+
+def test_redeem_promotions_compete_per_currency_by_priority() -> None:
+    """For bonus1 the higher priority wins and the other is lost to it; later ones too."""
+    prog = program(
+        promo("low", le.Redeem(max_percent=D(10)), priority=1),
+        promo("high", le.Redeem(currency="bonus1"), priority=5),
+        promo("lowest", le.Redeem()),
+    )
+    result = le.calculate(prog, order(line("a", "100.00"), redeem="30"), member("50"), now=NOON)
+    assert (result.points[0].status, result.points[0].redeemed) == (le.Status.SUCCESS, D(30))
+    detail = {e.external_id: (e.reason, e.detail) for e in result.trace}
+    assert detail == {
+        "high": (le.Reason.APPLIED, "redeemed 30 bonus1"),
+        "low": (le.Reason.LOST_ARBITRATION, "lost to high"),
+        "lowest": (le.Reason.LOST_ARBITRATION, "lost to high"),
+    }
+
+
+def test_no_redeem_promotion_for_the_order_says_so() -> None:
+    """A redeem promotion whose conditions fail leaves the request not_available, with why."""
+    prog = program(promo("r", le.Redeem(), conditions=[Endpoint(["app"])]))
+    result = le.calculate(prog, order(line("a", "10.00"), redeem="5"), member("50"), now=NOON)
+    (summary,) = result.points
+    assert (summary.status, summary.reason) == (
+        le.Status.NOT_AVAILABLE,
+        "no redeem promotion applies to this order",
+    )
+    assert reasons(result) == {"r": le.Reason.CONDITION_FAILED}
