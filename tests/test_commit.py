@@ -261,24 +261,21 @@ def test_an_order_older_than_the_points_lifetime_commits() -> None:
     assert (accrual.activation, accrual.expiration) == (NOW, NOW + dt.timedelta(days=365))
 
 
+THREE_CODES = attrs.evolve(  # seed 004's program, its code_issue asking for three codes
+    PROGRAM,
+    promotions=[
+        attrs.evolve(p, benefit=attrs.evolve(p.benefit, count=3)) if p.type == "code_issue" else p
+        for p in PROGRAM.promotions
+    ],
+)
+
+
 def test_a_universal_pool_code_is_issued_once_and_nothing_is_missing() -> None:
     """Three codes from a `multiple` pool: its one code is the whole of them."""
-    program = attrs.evolve(
-        PROGRAM,
-        promotions=[
-            attrs.evolve(p, benefit=attrs.evolve(p.benefit, count=3)) if p.type == "code_issue"
-            else p
-            for p in PROGRAM.promotions
-        ],
-    )  # fmt: skip
     universal = le.CodePool(
         pool_id=100, name="Welcome", reuse="multiple", codes=[le.PoolCode("ALL")]
     )
-    membership = member()
-    seen = le.calculate(program, ORDER, membership.member(program, now=NOW), now=NOW)
-    result = le.commit(program, ORDER, le.Requested.of(seen), membership=membership, now=NOW,
-                       pools=[universal])  # fmt: skip
-    (issued,) = result.issued
+    (issued,) = commit_unchanged(THREE_CODES, pools=(universal,)).issued
     assert (issued.codes, issued.missing) == (("ALL",), 0)
 
 
@@ -438,17 +435,9 @@ def test_commit_judges_segments_tags_and_plugged_in_pickers_as_the_preorder_did(
 
 
 def test_only_applied_codes_are_marked_used_and_a_short_pool_says_how_many_are_missing() -> None:
-    program = attrs.evolve(
-        PROGRAM,
-        promotions=[
-            attrs.evolve(p, benefit=attrs.evolve(p.benefit, count=3)) if p.type == "code_issue"
-            else p
-            for p in PROGRAM.promotions
-        ],
-    )  # fmt: skip
     entered = le.CodePool(pool_id=42, name="Summer")  # the order's code unlocks nothing here
     renamed = attrs.evolve(POOL, name="Welcome Promocodes (2026)")  # the pool's name is reported
-    result = commit_unchanged(program, pools=(renamed, entered))
+    result = commit_unchanged(THREE_CODES, pools=(renamed, entered))
     (issued,) = result.issued
     assert (issued.codes, issued.missing) == (("W-1",), 2)
     assert (issued.external_id, issued.name, issued.pool_id, issued.pool_name) == (
