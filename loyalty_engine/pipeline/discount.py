@@ -58,6 +58,9 @@ class _Ask:
     settings: Settings
     currency: str
     promotion: Promotion
+    rooms: Sequence[int]  # per chosen slot: how far it may still fall, in whole steps
+    steps: Sequence[int]
+    ties: Sequence[int]  # the slots' ranks, for allocation ties
 
     @property
     def rounding(self) -> Rounding:
@@ -91,10 +94,8 @@ class _Ask:
 
     def place(self, whole: int, weights: Sequence[int]) -> list[int]:
         """``whole`` over the chosen slots within their room, exactly where it can be."""
-        rooms = [_room(self.cart, i) for i in self.chosen]
-        steps = [self.cart.slots[i].step for i in self.chosen]
-        ties = [self.cart.slots[i].rank for i in self.chosen]
-        return list(place(whole, weights, rooms, steps, self.settings.remainder, ties))
+        return list(place(whole, weights, self.rooms, self.steps, self.settings.remainder,
+                          self.ties))  # fmt: skip
 
     def minor(self, amount: Decimal) -> int:
         return minor_units(amount, self.currency, self.promotion)
@@ -114,7 +115,7 @@ def _per_item(benefit: AmountOffItem, ask: _Ask) -> Wanted:
 
 def _per_order(benefit: AmountOffOrder, ask: _Ask) -> Wanted:
     whole = ask.minor(benefit.amount)
-    return ask.place(whole, [_room(ask.cart, i) for i in ask.chosen]), whole
+    return ask.place(whole, ask.rooms), whole
 
 
 def _fixed_price(benefit: FixedPrice, ask: _Ask) -> Wanted:
@@ -199,12 +200,14 @@ class DiscountStage:
         chosen = candidate_slots(promotion, cart, delivery=isinstance(benefit, ORDER_WIDE))
         if chosen is None:
             return
-        ask = _Ask(cart=cart, chosen=chosen, basis=basis, settings=self.program.settings,
-                   currency=self.currency, promotion=promotion)  # fmt: skip
-        asked, whole = _WANTED[type(benefit)](benefit, ask)
         steps = [cart.slots[i].step for i in chosen]
-        wanted = [max(0, w - w % step) for w, step in zip(asked, steps, strict=True)]
         rooms = [_room(cart, i) for i in chosen]
+        ties = [cart.slots[i].rank for i in chosen]
+        ask = _Ask(cart=cart, chosen=chosen, basis=basis, settings=self.program.settings,
+                   currency=self.currency, promotion=promotion, rooms=rooms, steps=steps,
+                   ties=ties)  # fmt: skip
+        asked, whole = _WANTED[type(benefit)](benefit, ask)
+        wanted = [max(0, w - w % step) for w, step in zip(asked, steps, strict=True)]
         taken = [min(w, room) for w, room in zip(wanted, rooms, strict=True)]
         # Why less than asked, most binding cause first: min prices, then uniform item prices.
         if whole is not None:  # an order amount, placed already within rooms and steps
@@ -215,7 +218,6 @@ class DiscountStage:
         capped = limit is not None and sum(taken) > limit
         if capped:
             assert limit is not None
-            ties = [cart.slots[i].rank for i in chosen]
             taken = list(place(limit, taken, taken, steps, self.program.settings.remainder, ties))
         total = sum(taken)
         if total == 0:
