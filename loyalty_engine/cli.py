@@ -27,6 +27,7 @@ from .model import Member
 from .program import Program, load_program
 from .result import CalculatedOrder
 from .state import load_state, save_state
+from .validators import instant
 
 PROG = "loyalty-engine"
 
@@ -61,7 +62,10 @@ def _now(args: argparse.Namespace, default: dt.datetime | None) -> dt.datetime:
             raise ValidationError(("--now",), args.now, "must be ISO-8601") from None
     if now is None:
         raise ValidationError(("--now",), None, "required when the request has no create_time")
-    return now
+    try:
+        return instant(now, ())
+    except ValidationError as error:
+        raise ValidationError(("--now",), args.now, error.reason) from None
 
 
 def _commit(args: argparse.Namespace) -> dict[str, object]:

@@ -22,18 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from .arbitration import Picker
 from .engine import calculate
-from .errors import LedgerError, ValidationError
+from .errors import LedgerError, RuleError, ValidationError
 from .ledger.journal import Transaction
 from .ledger.members import Membership
-from .model import Order, PointsCurrency, PointsRef
-from .money import Money
+from .model import MAX_POINTS, Order, PointsCurrency, PointsRef
+from .money import MAX_MAJOR_DIGITS, Money, exponent, to_units
 from .pools import CodePool
 from .program.benefits import PromotionType
 from .program.program import Program
@@ -375,24 +375,29 @@ def _posted(program: Program, membership: Membership, external_id: str) -> bool:
 def _post(
     program: Program, result: CalculatedOrder, membership: Membership, now: dt.datetime
 ) -> tuple[Membership, list[Transaction], list[PointsChange]]:
-    """The order's points transactions: redemptions first, then accruals, per currency."""
+    """The order's points transactions: redemptions first, then accruals, per currency.
+
+    Points are summed as integer units of each currency's precision: no Decimal arithmetic.
+    """
     external_id = result.order.external_id
-    moves: dict[tuple[str, str, str], tuple[Decimal, dt.datetime | None]] = {}
+    currencies = {c.eid: c for c in program.currencies}
+    moves: dict[tuple[str, str, str], tuple[int, dt.datetime | None]] = {}
     every = [*(a for line in result.lines for a in line.applied), *result.applied]
     for applied in every:  # order-level entries: points that reached the delivery
         if applied.currency is None or applied.points is None:
             continue
         key = (applied.currency.eid, applied.type, applied.external_id)
-        points, _ = moves.get(key, (Decimal(0), None))
-        moves[key] = (points + applied.points, applied.expiration_date)
+        units, _ = moves.get(key, (0, None))
+        moves[key] = (units + _units(applied.points, applied.currency), applied.expiration_date)
     effects: list[Transaction] = []
-    touched: dict[str, tuple[Decimal, Decimal]] = {}
+    touched: dict[str, tuple[int, int]] = {}
     common: dict[str, Any] = dict(now=now, source_type="order", source_id=external_id)
-    for (eid, kind, promotion), (points, expires) in sorted(
+    for (eid, kind, promotion), (units, expires) in sorted(
         moves.items(), key=lambda item: (item[0][0], item[0][1] != "redeem_points", item[0][2])
     ):
         account = membership.account(eid)
         tag = f"order:{external_id}:{kind}:{promotion}"
+        points = currencies[eid].of_units(units)
         if kind == "redeem_points":
             posting = account.redeem(points, eid=tag, promotion=promotion, **common)
         else:
@@ -401,39 +406,55 @@ def _post(
             )
         membership = membership.with_account(posting.account)
         effects += posting.effects
-        accrued, redeemed = touched.get(eid, (Decimal(0), Decimal(0)))
+        accrued, redeemed = touched.get(eid, (0, 0))
         touched[eid] = (
-            (accrued, redeemed + points)
-            if kind == "redeem_points"
-            else (accrued + points, redeemed)
+            (accrued, redeemed + units) if kind == "redeem_points" else (accrued + units, redeemed)
         )
-    paid = result.final_total_price.amount
+    paid = result.final_total_price
     for currency in program.currencies:
         if currency.money_ratio is None:
             continue
-        points = (paid * currency.money_ratio).quantize(
-            Decimal(1).scaleb(-currency.precision), rounding=ROUND_FLOOR
-        )
-        if points <= 0:
+        units = _qualifying(paid, currency)
+        if units <= 0:
             continue
         posting = membership.account(currency.eid).accrue(
-            points,
+            currency.of_units(units),
             eid=f"order:{external_id}:qualify",
             description="qualification",
             **common,
         )
         membership = membership.with_account(posting.account)
         effects += posting.effects
-        accrued, redeemed = touched.get(currency.eid, (Decimal(0), Decimal(0)))
-        touched[currency.eid] = (accrued + points, redeemed)
+        accrued, redeemed = touched.get(currency.eid, (0, 0))
+        touched[currency.eid] = (accrued + units, redeemed)
     account_of = {a.currency.eid: a for a in membership.accounts}
     changes = [
         PointsChange(
             currency=account_of[eid].currency,
             balance=account_of[eid].balance(now).total,
-            accrued=accrued,
-            redeemed=redeemed,
+            accrued=account_of[eid].currency.of_units(accrued),
+            redeemed=account_of[eid].currency.of_units(redeemed),
         )
         for eid, (accrued, redeemed) in sorted(touched.items())
     ]
     return membership, effects, changes
+
+
+def _units(points: Decimal, currency: PointsCurrency) -> int:
+    units = to_units(points, currency.precision)
+    assert units is not None, "the engine computes points at the currency's precision"
+    return units
+
+
+def _qualifying(paid: Money, currency: PointsCurrency) -> int:
+    """Qualifying points for ``paid`` at ``money_ratio``, in units, rounded down."""
+    assert currency.money_ratio is not None
+    num, den = currency.money_ratio.as_integer_ratio()
+    scale = 10**currency.precision
+    units: int = paid.minor * num * scale // (den * 10 ** exponent(paid.currency))
+    if units >= MAX_POINTS * scale:
+        raise RuleError(
+            f"points currency {currency.eid!r}: money_ratio {currency.money_ratio} makes "
+            f"{paid} worth 10^{MAX_MAJOR_DIGITS} points or more"
+        )
+    return units

@@ -18,7 +18,7 @@ import attrs
 
 from .errors import ValidationError
 from .model import Fields, Member, Order, PromoCode, aware, not_blank, to_texts
-from .money import exponent
+from .money import CONTEXT, exponent
 from .validators import one_of
 
 Basis = Literal["base", "current"]
@@ -57,7 +57,7 @@ class Facts:
 
 
 def _money_minor(amount: Decimal, facts: Facts) -> Decimal:
-    return amount.scaleb(exponent(facts.order.currency))
+    return amount.scaleb(exponent(facts.order.currency), context=CONTEXT)
 
 
 # --- order-level kinds -------------------------------------------------------------------------
@@ -366,15 +366,44 @@ def _as_text(value: object) -> str:
 # --- combinators -------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 32  # nesting of all / any / not; far beyond any real segment
+
+
 def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
+    if not isinstance(values, list | tuple):
+        raise ValidationError(("of",), values, "must list at least one condition")
     return tuple(values)
 
 
 def _some(
     instance: object, attribute: attrs.Attribute[tuple[Condition, ...]], value: object
 ) -> None:
-    if not value:
+    if not isinstance(value, tuple) or not value:
         raise ValidationError(("of",), value, "must list at least one condition")
+    for index, item in enumerate(value):
+        if not isinstance(item, Condition):
+            raise ValidationError(("of", index), item, "must be a condition")
+    _shallow(instance)
+
+
+def _one(instance: object, attribute: attrs.Attribute[Condition], value: object) -> None:
+    if not isinstance(value, Condition):
+        raise ValidationError(("of",), value, "must be a condition")
+    _shallow(instance)
+
+
+def _shallow(combinator: object) -> None:
+    """Evaluation recurses through combinators: bound the depth where the tree is built."""
+    if _depth(combinator) > MAX_DEPTH:
+        raise ValidationError(("of",), "…", f"conditions nested deeper than {MAX_DEPTH}")
+
+
+def _depth(condition: object) -> int:
+    if isinstance(condition, All | AnyOf):
+        return 1 + max(_depth(c) for c in condition.of)
+    if isinstance(condition, Not):
+        return 1 + _depth(condition.of)
+    return 1
 
 
 @attrs.frozen
@@ -409,7 +438,7 @@ class AnyOf:
 class Not:
     """The condition ``of`` does not hold."""
 
-    of: Condition
+    of: Condition = attrs.field(validator=_one)
     kind = "not"
 
     def holds(self, facts: Facts) -> bool:

@@ -18,9 +18,9 @@ from functools import partial
 
 from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
 from .conditions import Facts
-from .errors import ValidationError
-from .model import Member, Order
-from .money import Money
+from .errors import RuleError
+from .model import MAX_POINTS, Member, Order
+from .money import MAX_MAJOR_DIGITS, Money
 from .pipeline import codes, messages
 from .pipeline.accrue import AccrueStage
 from .pipeline.cart import Cart, Record, Slot
@@ -37,6 +37,7 @@ from .result import (
     Status,
     TraceEntry,
 )
+from .validators import instant
 
 _WIRE_ORDER = {"discount": 0, "accrue_points": 1, "redeem_points": 2}  # as the seeds list them
 
@@ -55,8 +56,7 @@ def calculate(
     ``pickers`` plugs in arbitration choices by name. Nothing is stored; the same input always
     gives the same output.
     """
-    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
-        raise ValidationError(("now",), now, "must be a timezone-aware datetime")
+    instant(now, ("now",))
     chosen = {**PICKERS, **(pickers or {})}
     check_pickers(program, chosen)
     categories = tuple(program.catalog.categories(line) for line in order.lines)
@@ -240,6 +240,11 @@ def _points(
     unknown = [r for r in redemptions if r.status is Status.UNKNOWN_CURRENCY]
     out = []
     for currency in program.currencies:
+        if accrued.get(currency.eid, 0) >= MAX_POINTS * 10**currency.precision:
+            raise RuleError(
+                f"points currency {currency.eid!r}: the order would accrue "
+                f"10^{MAX_MAJOR_DIGITS} points or more; the program's rates are too high"
+            )
         outcome = asked.pop(currency.eid, None)
         active = member.balance(currency.eid).active if member else Decimal(0)
         status = outcome.status if outcome else Status.SUCCESS if member else Status.NOT_MEMBER

@@ -6,6 +6,8 @@ who do not know our names.
 
 from __future__ import annotations
 
+import re
+import reprlib
 from collections.abc import Iterable, Sequence
 
 Path = tuple[str | int, ...]
@@ -13,20 +15,52 @@ Path = tuple[str | int, ...]
 _MAX_SHOWN = 80  # a 10 MB string must not become a 10 MB error message
 
 
+class _Shown(reprlib.Repr):
+    """A repr that stays short and safe for any value: deep, huge or hostile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, _MAX_SHOWN, _MAX_SHOWN
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:  # str() of a 5,000-digit int raises; nobody reads it anyway
+            return f"<an integer of about {x.bit_length() * 30103 // 100_000} digits>"
+        return repr(x)
+
+    def repr_instance(self, x: object, level: int) -> str:
+        try:
+            text = repr(x)
+        except Exception:
+            return f"<{type(x).__name__}>"
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+_SHOWN = _Shown()
+_PLAIN = re.compile(r"[\w\-+@:/.]{1,80}")  # a key written bare in a path
+
+
+def show(value: object) -> str:
+    """``value`` as an error message quotes it: bounded, one line, never raising."""
+    text = repr(value) if isinstance(value, str) else _SHOWN.repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
 def render_path(path: Path) -> str:
-    """``("promotions", 3, "benefit")`` → ``promotions[3].benefit``."""
+    """``("promotions", 3, "benefit")`` → ``promotions[3].benefit``.
+
+    A key that is not a plain word (a bracket, a space, a control character) is shown quoted,
+    ``custom_fields['a b']``, so a path always reads as one unambiguous line.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN.fullmatch(part):
             out += f".{part}" if out else part
+        else:
+            out += f"[{show(part)}]"
     return out or "<root>"
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 class LoyaltyError(Exception):
@@ -38,7 +72,7 @@ class ValidationError(LoyaltyError, ValueError):
 
     def __init__(self, path: Path, value: object, reason: str) -> None:
         self.path, self.value, self.reason = tuple(path), value, reason
-        super().__init__(f"{render_path(self.path)}: {reason} (got {_show(value)})")
+        super().__init__(f"{render_path(self.path)}: {reason} (got {show(value)})")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (ValidationError, (self.path, self.value, self.reason))

@@ -14,13 +14,23 @@ from typing import Any, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .money import MAX_MAJOR_DIGITS, Money, exponent, parse_decimal
-from .validators import of_type, one_of
+from .money import (
+    MAX_DIGITS,
+    MAX_MAJOR_DIGITS,
+    Money,
+    exponent,
+    of_units,
+    parse_decimal,
+    plain_number,
+)
+from .validators import instant, of_type, one_of
 
 MAX_LINES = 10_000  # far above any real cart; hostile carts fail fast instead of running long
 MAX_COUNT = 1_000_000
 MAX_TEXT = 256  # identifiers, codes, names
+MAX_FIELDS = 1_000  # custom fields of one order or line
 MAX_POINTS_PRECISION = 6
+MAX_POINTS = 10**MAX_MAJOR_DIGITS  # of one currency, like money: beyond is hostile
 
 Scalar: TypeAlias = str | int | bool | Decimal | None
 
@@ -46,8 +56,8 @@ def optional_text(instance: object, attribute: attrs.Attribute[Any], value: obje
 
 def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Times are timezone-aware: a naive time means a different instant on every server."""
-    if value is not None and (not isinstance(value, dt.datetime) or value.utcoffset() is None):
-        raise ValidationError((attribute.name,), value, "must be a timezone-aware datetime")
+    if value is not None:
+        instant(value, (attribute.name,))
 
 
 def to_texts(values: Iterable[str], name: str) -> frozenset[str]:
@@ -78,26 +88,29 @@ def _each_text(instance: object, attribute: attrs.Attribute[Any], value: frozens
 class Fields(Mapping[str, Scalar]):
     """Custom fields: a read-only, hashable mapping of flat scalars, kept in key order."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_by_name", "_items")
 
     def __init__(self, items: Mapping[str, Scalar] | Iterable[tuple[str, Scalar]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         checked: dict[str, Scalar] = {}
         for key, value in pairs:
+            if len(checked) == MAX_FIELDS:
+                raise ValidationError((), len(checked), f"more than {MAX_FIELDS} custom fields")
             if not isinstance(key, str) or not key or len(key) > MAX_TEXT:
                 raise ValidationError((), key, "custom field names must be short strings")
             if not isinstance(value, str | int | bool | Decimal | None):
                 raise ValidationError((key,), value, "custom field values must be flat scalars")
             if isinstance(value, str) and len(value) > 4 * MAX_TEXT:
                 raise ValidationError((key,), value, f"longer than {4 * MAX_TEXT} characters")
+            if isinstance(value, int | Decimal) and not plain_number(value):
+                reason = f"must be a finite number of at most {MAX_DIGITS} digits"
+                raise ValidationError((key,), value, reason)
             checked[key] = value
         self._items = tuple(sorted(checked.items()))
+        self._by_name = dict(self._items)
 
     def __getitem__(self, key: str) -> Scalar:
-        for name, value in self._items:
-            if name == key:
-                return value
-        raise KeyError(key)
+        return self._by_name[key]
 
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._items)
@@ -109,10 +122,10 @@ class Fields(Mapping[str, Scalar]):
         return hash(self._items)
 
     def __eq__(self, other: object) -> bool:
-        return dict(self._items) == dict(other) if isinstance(other, Mapping) else NotImplemented
+        return self._by_name == dict(other) if isinstance(other, Mapping) else NotImplemented
 
     def __repr__(self) -> str:
-        return f"Fields({dict(self._items)!r})"
+        return f"Fields({self._by_name!r})"
 
 
 def _fields(value: Mapping[str, Scalar] | Fields) -> Fields:
@@ -149,7 +162,9 @@ class PointsCurrency:
 
     @lifetime_days.validator
     def _lifetime(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-        if value is not None and (not isinstance(value, int) or not 0 < value <= 36_500):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 36_500
+        ):
             raise ValidationError(("lifetime_days",), value, "must be in 1..36500 days")
 
     @money_ratio.validator
@@ -171,7 +186,7 @@ class PointsCurrency:
 
     def of_units(self, units: int) -> Decimal:
         """Points from integer units of ``precision`` (``of_units(6999)`` → 6999 whole points)."""
-        return Decimal(units).scaleb(-self.precision)
+        return of_units(units, self.precision)
 
     def matches(self, ref: PointsRef) -> bool:
         """Whether ``ref`` names this currency by iid or eid (both must agree when both given)."""
@@ -345,10 +360,28 @@ class Balance:
     def __attrs_post_init__(self) -> None:
         parse_decimal(self.active, ("active",), places=MAX_POINTS_PRECISION)
         parse_decimal(self.total, ("total",), places=MAX_POINTS_PRECISION)
+        if self.total < self.active:
+            raise ValidationError(("total",), self.total, f"is below active ({self.active})")
 
 
-def _balances(value: Mapping[str, Balance]) -> tuple[tuple[str, Balance], ...]:
-    return tuple(sorted(dict(value).items()))
+def _balances(
+    value: Mapping[str, Balance] | Iterable[tuple[str, Balance]],
+) -> tuple[tuple[str, Balance], ...]:
+    pairs = dict(value.items() if isinstance(value, Mapping) else _pairs(value))
+    for eid, balance in pairs.items():
+        if not isinstance(eid, str) or not eid or len(eid) > MAX_TEXT:
+            raise ValidationError(("balances",), eid, "currency eids must be short strings")
+        if not isinstance(balance, Balance):
+            raise ValidationError(("balances", eid), balance, "must be a Balance")
+    return tuple(sorted(pairs.items()))
+
+
+def _pairs(value: object) -> list[tuple[str, Balance]]:
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(p, tuple) and len(p) == 2 for p in value
+    ):
+        raise ValidationError(("balances",), value, "must map currency eid → Balance")
+    return list(value)
 
 
 @attrs.frozen(kw_only=True)

@@ -4,7 +4,7 @@ How this works: a ``Money`` always holds a Decimal already quantized to its curr
 exponent, so ``Money.minor`` is an exact ``int``. The engine does all its arithmetic on those ints
 (``div_round`` names its rounding mode, ``allocate`` and ``place`` split amounts), then converts
 back with ``Money.of_minor``. No float is ever involved, and the caller's ``decimal`` context is
-never read: every Decimal operation here uses the private context ``_CTX``.
+never read: every Decimal operation here uses the library's own context ``CONTEXT``.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 MAX_MAJOR_DIGITS = 15  # 10^15 units of any currency is more money than exists; beyond is hostile
 _LIMIT = {exp: 10 ** (MAX_MAJOR_DIGITS + exp) for exp in range(5)}  # the same bound, in minor units
+MAX_DIGITS = 40  # of any number read: written out, it stays short
+_DIGITS_BOUND: int = 10**MAX_DIGITS
 _NUMBER = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?")  # ASCII only: \d takes any script
-_CTX = decimal.Context(
+CONTEXT = decimal.Context(
     prec=80,
     rounding=decimal.ROUND_HALF_UP,
     traps=[decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero],
@@ -89,6 +91,34 @@ def exponent(currency: str, path: Path = ("currency",)) -> int:
         raise ValidationError(path, currency, "unknown ISO 4217 currency code") from None
 
 
+def plain_number(value: int | Decimal) -> bool:
+    """Finite, at most ``MAX_DIGITS`` digits, and no exponent that writes out as a megabyte."""
+    if isinstance(value, int):
+        return -_DIGITS_BOUND < value < _DIGITS_BOUND
+    if not value.is_finite():
+        return False
+    return (
+        len(value.as_tuple().digits) <= MAX_DIGITS and -MAX_DIGITS <= value.adjusted() < MAX_DIGITS
+    )
+
+
+def to_units(amount: Decimal, places: int) -> int | None:
+    """``amount`` as an integer count of ``10^-places``; ``None`` when it has finer decimals."""
+    scaled = amount.scaleb(places, context=CONTEXT)
+    return int(scaled) if scaled == scaled.to_integral_value(context=CONTEXT) else None
+
+
+def down_units(amount: Decimal, places: int, rounding: str = decimal.ROUND_FLOOR) -> int:
+    """``amount`` in ``10^-places`` units, finer decimals dropped by ``rounding``."""
+    scaled = amount.scaleb(places, context=CONTEXT)
+    return int(scaled.to_integral_value(rounding=rounding, context=CONTEXT))
+
+
+def of_units(units: int, places: int) -> Decimal:
+    """The Decimal worth ``units`` × ``10^-places``; exact for any size (never ``-0``)."""
+    return Decimal(units).scaleb(-places, context=CONTEXT)
+
+
 def parse_decimal(
     value: object, path: Path, *, places: int | None = None, unit: str = "the field"
 ) -> Decimal:
@@ -109,7 +139,7 @@ def parse_decimal(
         raise ValidationError(path, value, "must be finite")
     if number.adjusted() >= MAX_MAJOR_DIGITS:
         raise ValidationError(path, value, f"must be below 10^{MAX_MAJOR_DIGITS}")
-    if places is not None and number != number.quantize(Decimal(1).scaleb(-places), context=_CTX):
+    if places is not None and to_units(number, places) is None:
         raise ValidationError(path, value, f"more decimals than {unit} allows")
     return number
 
@@ -120,7 +150,7 @@ def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: D
         raise ValidationError(("amount",), value, "must be a finite Decimal")
     if value.adjusted() >= MAX_MAJOR_DIGITS:
         raise ValidationError(("amount",), value, f"must be below 10^{MAX_MAJOR_DIGITS}")
-    if value != value.quantize(Decimal(1).scaleb(-exp), context=_CTX):
+    if to_units(value, exp) is None:
         raise ValidationError(("amount",), value, f"more decimals than {instance.currency} allows")
 
 
@@ -138,9 +168,10 @@ class Money:
 
     def __attrs_post_init__(self) -> None:
         exp = exponent(self.currency)
-        amount = self.amount.quantize(Decimal(1).scaleb(-exp), context=_CTX)
-        object.__setattr__(self, "amount", amount.copy_abs() if amount.is_zero() else amount)
-        object.__setattr__(self, "_minor", int(amount.scaleb(exp, context=_CTX)))
+        minor = to_units(self.amount, exp)
+        assert minor is not None, "the validator checked the decimals"
+        object.__setattr__(self, "amount", of_units(minor, exp))
+        object.__setattr__(self, "_minor", minor)
 
     @classmethod
     def parse(cls, value: object, currency: str, path: Path = ()) -> Money:
@@ -157,9 +188,9 @@ class Money:
         """
         exp = exponent(currency)
         if abs(minor) >= _LIMIT[exp]:
-            return cls(Decimal(minor).scaleb(-exp, context=_CTX), currency)  # raises, with path
+            return cls(of_units(minor, exp), currency)  # raises, with path
         money = object.__new__(cls)
-        object.__setattr__(money, "amount", Decimal(minor).scaleb(-exp, context=_CTX))
+        object.__setattr__(money, "amount", of_units(minor, exp))
         object.__setattr__(money, "currency", currency)
         object.__setattr__(money, "_minor", minor)
         return money

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
 
 from .commit import CommitResult, CommitStatus
 from .errors import LedgerError, ValidationError
 from .ledger.account import CancelPolicy
 from .ledger.journal import Kind, Transaction
 from .ledger.members import Change, Membership
+from .model import PointsCurrency
+from .money import to_units
 
 
 def reverse(
@@ -72,20 +73,22 @@ def reverse(
     was_whole = all(k0 == n for _, n, k0, _ in shares)
     is_whole = all(k1 == n for _, n, _, k1 in shares)
     shares.append((result.applied, 1, int(was_whole), int(is_whole)))  # the delivery goes last
-    amounts: dict[tuple[str, str, str], Decimal] = {}
+    amounts: dict[tuple[str, str, str], tuple[PointsCurrency, int]] = {}
     for applied_here, n, k0, k1 in shares:
         for applied in applied_here:
             if applied.currency is None or applied.points is None or k1 == k0:
                 continue
-            step = Decimal(1).scaleb(-applied.currency.precision)
-            units = int(applied.points / step)
-            share = (units * k1 // n - units * k0 // n) * step
+            units = to_units(applied.points, applied.currency.precision)
+            assert units is not None, "the engine computes points at the currency's precision"
             key = (applied.currency.eid, applied.type, applied.external_id)
-            amounts[key] = amounts.get(key, Decimal(0)) + share
+            _, done_units = amounts.get(key, (applied.currency, 0))
+            share = units * k1 // n - units * k0 // n
+            amounts[key] = (applied.currency, done_units + share)
     effects: list[Transaction] = []
-    for (currency, kind, promotion), points in sorted(amounts.items()):
-        if not points:
+    for (currency, kind, promotion), (points_currency, units) in sorted(amounts.items()):
+        if not units:
             continue
+        points = points_currency.of_units(units)
         account = membership.account(currency)
         tag = f"order:{committed.external_id}:{kind}:{promotion}"
         target = account.transaction(tag)

@@ -6,12 +6,17 @@ was built from a file, from the wire, or by hand.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Container, Iterable
 from typing import Any
 
 import attrs
 
-from .errors import ValidationError
+from .errors import Path, ValidationError
+
+# Every date the library reads lies in these years, so a lifetime (at most 100 years), a hold
+# (at most one) or a change of time zone can never leave the range ``datetime`` represents.
+MIN_YEAR, MAX_YEAR = 1900, 8999
 
 Validator = Any  # attrs' validator callables; precise typing buys nothing here
 
@@ -49,6 +54,19 @@ def _show(options: Container[object]) -> str:
     if isinstance(options, range):
         return f"{options.start}..{options.stop - 1}"
     return str(options)
+
+
+def instant(value: object, path: Path) -> dt.datetime:
+    """``value`` if it is a timezone-aware datetime in ``MIN_YEAR..MAX_YEAR``."""
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise ValidationError(path, value, "must be a timezone-aware datetime")
+    try:
+        year = value.astimezone(dt.UTC).year
+    except OverflowError:
+        year = value.year
+    if not MIN_YEAR <= year <= MAX_YEAR or not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(path, value, f"must fall in the years {MIN_YEAR}..{MAX_YEAR}")
+    return value
 
 
 def optional(validator: Validator) -> Validator:

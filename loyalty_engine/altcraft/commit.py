@@ -108,8 +108,9 @@ def _promotions(reader: Reader, currency: str) -> list[RequestedPromotion]:
                 iid, eid = info.integer("points_currency_iid"), info.text("points_currency_eid")
                 ref = PointsRef(iid, eid) if iid is not None or eid is not None else None
                 raw = info.number("amount", required=True)
-                try:
-                    points = parse_decimal(raw, (*info.path, "amount"), places=6) if raw else None
+                try:  # "0" is compared like any amount; only a missing one is not
+                    if raw is not None:
+                        points = parse_decimal(raw, (*info.path, "amount"), places=6)
                 except ValidationError as error:
                     info.errors.append(error)
         if kind is None or external_id is None:

@@ -16,13 +16,13 @@ Choices where the contract is silent:
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import attrs
 
 from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, ValidationErrors
 from ..model import MAX_LINES, Line, Order, PointsCurrency, PointsRef, PromoCode, RedeemRequest
-from ..money import Money, parse_decimal
+from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
 from .wire import Reader
 
@@ -285,8 +285,12 @@ def currency_fields(currency: PointsCurrency) -> dict[str, object]:
 
 
 def points_text(amount: Decimal, currency: PointsCurrency) -> str:
-    """Points at the currency's precision: "6999" for whole points, "100.50" for precision 2."""
-    return str(amount.quantize(Decimal(1).scaleb(-currency.precision)))
+    """Points at the currency's precision: "6999" for whole points, "100.50" for precision 2.
+
+    Finer decimals (a balance from a member file) are cut toward zero: never more than there is.
+    """
+    units = down_units(amount, currency.precision, ROUND_DOWN)
+    return format(of_units(units, currency.precision), "f")
 
 
 def _moment(moment: dt.datetime) -> str:

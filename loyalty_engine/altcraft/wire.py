@@ -8,37 +8,25 @@ collected with its path, then raised together.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path as FilePath
 
 import attrs
 
 from ..errors import Path, ValidationError
 from ..model import Fields
+from ..parse import json_document
+from ..validators import instant
 
 MAX_BYTES = 10 * 1024 * 1024
 
 
 def read_json(text: str | bytes, *, source: str) -> object:
-    """Parse JSON with Decimal numbers; oversized, malformed or absurdly deep input is an error."""
+    """Parse JSON with Decimal numbers; oversized, malformed or hostile input is an error."""
     if len(text) > MAX_BYTES:
         raise ValidationError((source,), len(text), f"larger than {MAX_BYTES} bytes")
-
-    def constant(name: str) -> object:
-        raise ValidationError((source,), name, "not a JSON number")
-
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=constant)
-    except json.JSONDecodeError as error:
-        reason = f"malformed JSON at line {error.lineno} column {error.colno}"
-        raise ValidationError((source,), error.msg, reason) from None
-    except RecursionError:
-        raise ValidationError((source,), "…", "JSON nested too deeply") from None
-    except UnicodeDecodeError:
-        raise ValidationError((source,), "…", "not UTF-8") from None
+    return json_document(text, source)
 
 
 def read_json_file(path: str | os.PathLike[str]) -> object:
@@ -126,7 +114,11 @@ class Reader:
         if moment.utcoffset() is None:
             self.fail(key, value, "must carry a UTC offset (…Z)")
             return None
-        return moment
+        try:
+            return instant(moment, ())
+        except ValidationError as error:
+            self.fail(key, value, error.reason)  # the text as written, not the parsed time
+            return None
 
     def items(self, key: str, *, required: bool = False) -> list[Reader]:
         value = self._get(key, required)

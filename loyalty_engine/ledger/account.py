@@ -21,7 +21,8 @@ import attrs
 
 from ..errors import LedgerError, ValidationError
 from ..model import Balance, PointsCurrency
-from ..validators import of_type
+from ..money import to_units
+from ..validators import instant, of_type
 from .journal import Journal, Kind, Transaction
 from .lots import FAR, Lot, Lots
 
@@ -186,9 +187,12 @@ class Account:
         (default: activation + the currency's ``lifetime_days``; none = never expire). With
         ``temp_timeout_sec`` the accrual is held: nothing is spendable until it is committed."""
         units = self._units(amount)
+        for name, moment in (("activation_date", activation), ("expiration_date", expiration)):
+            if moment is not None:
+                instant(moment, (name,))
         asked = _ask(
             "accrue",
-            amount,
+            self.currency.of_units(units),  # the value, not the text: 100.0 is 100
             activation,
             expiration,
             temp_timeout_sec,
@@ -248,7 +252,13 @@ class Account:
         takes the points at once; its commit makes it final, its rollback gives them back."""
         units = self._units(amount)
         asked = _ask(
-            "redeem", amount, temp_timeout_sec, promotion, description, source_type, source_id
+            "redeem",
+            self.currency.of_units(units),
+            temp_timeout_sec,
+            promotion,
+            description,
+            source_type,
+            source_id,
         )
         replay = self._replay(eid, asked)
         if replay is not None:
@@ -340,7 +350,8 @@ class Account:
             raise ValidationError(("policy",), policy, "must be 'refuse' or 'allow_negative'")
         target = self.transaction(ref)
         units = None if amount is None else self._units(amount)
-        asked = _ask("cancel", target.id, amount, policy, description)
+        points = None if units is None else self.currency.of_units(units)
+        asked = _ask("cancel", target.id, points, policy, description)
         replay = self._replay(eid, asked)
         if replay is not None:
             return replay
@@ -381,10 +392,10 @@ class Account:
     def _units(self, amount: object) -> int:
         if not isinstance(amount, Decimal):
             raise ValidationError(("amount",), amount, "must be a Decimal")
-        value = self.currency.points(amount, ("amount",))
-        if value <= 0:
+        units = to_units(self.currency.points(amount, ("amount",)), self.currency.precision)
+        if units is None or units <= 0:
             raise ValidationError(("amount",), amount, "must be positive")
-        return int(value.scaleb(self.currency.precision))
+        return units
 
     def _replay(self, eid: str | None, asked: str) -> Posting | None:
         if eid is None:
@@ -458,10 +469,15 @@ def _redo(
 
 
 def _ask(*parts: object) -> str:
-    """The request's fingerprint: a replay with the same eid must match it exactly."""
+    """The request's fingerprint: a replay with the same eid must match it exactly.
+
+    Times are compared as instants (in UTC), amounts at the currency's precision.
+    """
     return "|".join(
-        "" if p is None else p.isoformat() if isinstance(p, dt.datetime) else str(p) for p in parts
-    )
+        "" if p is None else p.astimezone(dt.UTC).isoformat() if isinstance(p, dt.datetime)
+        else str(p)
+        for p in parts
+    )  # fmt: skip
 
 
 def _timeout(seconds: object) -> dt.timedelta:
@@ -481,8 +497,7 @@ class _Draft:
     """
 
     def __init__(self, account: Account, now: dt.datetime) -> None:
-        if not isinstance(now, dt.datetime) or now.utcoffset() is None:
-            raise ValidationError(("now",), now, "must be a timezone-aware datetime")
+        instant(now, ("now",))
         if account.as_of is not None and now < account.as_of:
             raise LedgerError(
                 f"{account.profile_id}/{account.currency.eid}: now {now.isoformat()} is before "
@@ -720,7 +735,9 @@ class _Draft:
             self.lots = self.lots.adjust(lot.key, units)
 
     def _to_units(self, points: Decimal) -> int:
-        return int(points.scaleb(self.currency.precision))
+        units = to_units(points, self.currency.precision)
+        assert units is not None, "journal amounts are at the currency's precision"
+        return units
 
     # time ---------------------------------------------------------------------------------
 

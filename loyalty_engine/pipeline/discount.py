@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ..errors import RuleError
-from ..money import Money, Rounding, div_round, exponent, place
+from ..money import Money, Rounding, div_round, exponent, place, to_units
 from ..program.benefits import (
     AmountOffItem,
     AmountOffOrder,
@@ -39,13 +39,13 @@ ORDER_WIDE = (PercentOff, AmountOffOrder, TieredPercent)  # kinds that may reach
 
 def minor_units(amount: Decimal, currency: str, promotion: Promotion) -> int:
     """A program amount in the order's minor units; a kopek fraction is a program error."""
-    scaled = amount.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
+    minor = to_units(amount, exponent(currency))
+    if minor is None:
         raise RuleError(
             f"promotion {promotion.external_id!r}: {amount} has more decimals "
             f"than {currency} allows"
         )
-    return int(scaled)
+    return minor
 
 
 @attrs.frozen

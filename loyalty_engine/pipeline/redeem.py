@@ -10,7 +10,6 @@ off always equals the points' value exactly; what cannot be placed is not redeem
 
 from __future__ import annotations
 
-import decimal
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -20,7 +19,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import Member, Order, PointsCurrency
-from ..money import Remainder, exponent, place
+from ..money import Remainder, down_units, exponent, place, to_units
 from ..program.benefits import Redeem
 from ..program.program import Program
 from ..program.promotion import Promotion
@@ -42,17 +41,17 @@ class Redemption:
 
 def units(amount: Decimal, currency: PointsCurrency, path: tuple[str | int, ...]) -> int:
     """Points as integer units of the currency's precision; finer amounts are an error."""
-    scaled = amount.scaleb(currency.precision)
-    if scaled != scaled.to_integral_value():
+    scaled = to_units(amount, currency.precision)
+    if scaled is None:
         raise ValidationError(
             path, str(amount), f"more decimals than points '{currency.eid}' allow"
         )
-    return int(scaled)
+    return scaled
 
 
 def floor_units(amount: Decimal, currency: PointsCurrency) -> int:
     """Whole point units in ``amount``, rounded down (a balance finer than the precision)."""
-    return int(amount.scaleb(currency.precision).to_integral_value(rounding=decimal.ROUND_FLOOR))
+    return down_units(amount, currency.precision)
 
 
 def requested_currencies(program: Program, order: Order) -> list[PointsCurrency | None]:

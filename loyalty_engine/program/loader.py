@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -24,16 +22,17 @@ from typing import Any
 
 import attrs
 
-from ..conditions import KINDS, Condition
+from ..conditions import KINDS, MAX_DEPTH, Condition
 from ..errors import Path as ErrorPath
 from ..errors import ValidationError, ValidationErrors
 from ..money import parse_decimal
+from ..parse import json_document, toml_document
+from ..validators import instant
 from .benefits import BENEFITS, TYPE_OF, Benefit
 from .program import Program
 from .promotion import BUILTIN_CHOICES, Promotion
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_DEPTH = 32  # condition nesting; far beyond any real segment
 _SINGLE_KIND = {"redeem_points": "redeem", "code_issue": "issue", "message": "text"}
 _CONDITION = typing.get_type_hints(Promotion)["applies_to"]  # Condition | None
 
@@ -59,19 +58,13 @@ def load_program(path: str | os.PathLike[str], *, choices: Iterable[str] = ()) -
         raise ValidationError(source, len(raw), f"larger than {MAX_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
-        data = tomllib.loads(text) if file.suffix == ".toml" else _json(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise ValidationError(source, file.name, f"malformed: {error}") from None
-    except RecursionError:
-        raise ValidationError(source, file.name, "nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValidationError(source, "…", "not UTF-8") from None
+    if file.suffix == ".toml":
+        data = toml_document(text, file.name)
+    else:  # a JSON number with a fraction is refused where a decimal string belongs, as in TOML
+        data = json_document(text, file.name, floats=float)
     return program_from_dict(data, choices=choices)
-
-
-def _json(text: str) -> object:
-    def constant(name: str) -> object:
-        raise json.JSONDecodeError(f"{name} is not a number", text, 0)
-
-    return json.loads(text, parse_float=Decimal, parse_constant=constant)
 
 
 def program_from_dict(data: object, *, choices: Iterable[str] = ()) -> Program:
@@ -103,6 +96,8 @@ class _Reader:
 
     def read(self, kind: Any, value: object, path: ErrorPath, depth: int = 0) -> object:
         """Convert ``value`` to the annotated type ``kind``."""
+        if kind == _CONDITION and value is None:
+            return None
         if kind in (_CONDITION, Condition):
             return self.condition(value, path, depth)
         origin, args = typing.get_origin(kind), typing.get_args(kind)
@@ -155,7 +150,10 @@ class _Reader:
                 return self.fail(path, value, "must be an ISO-8601 date-time")
         if not isinstance(value, dt.datetime) or value.utcoffset() is None:
             return self.fail(path, str(value), "must be a date-time with an offset (…Z)")
-        return value
+        try:
+            return instant(value, path)
+        except ValidationError as error:
+            return self.fail(path, str(value), error.reason)
 
     def sequence(self, args: tuple[Any, ...], value: object, path: ErrorPath, depth: int) -> object:
         if len(args) == 2 and args[1] is ...:
@@ -168,7 +166,8 @@ class _Reader:
         if not isinstance(value, list | tuple) or len(value) != len(args):
             return self.fail(path, value, "must be a pair")
         key, item = value
-        return (self.read(args[0], key, path, depth), self.read(args[1], item, (*path, key), depth))
+        pair = (self.read(args[0], key, path, depth), self.read(args[1], item, (*path, key), depth))
+        return MISSING if any(p is MISSING for p in pair) else pair
 
     def instance(self, cls: type, value: object, path: ErrorPath, depth: int) -> object:
         if not isinstance(value, Mapping):
@@ -180,6 +179,7 @@ class _Reader:
         hints = typing.get_type_hints(cls)
         kwargs: dict[str, object] = {}
         known = set()
+        complete = True
         for field in attrs.fields(cls):
             if not field.init:
                 continue
@@ -192,12 +192,11 @@ class _Reader:
                 )
             elif field.default is attrs.NOTHING:
                 self.fail((*path, field.alias), None, "required")
+                complete = False
         for key in data:
             if key not in known and key not in ("kind",):
                 self.fail((*path, key), data[key], "unknown key")
-        if any(v is MISSING for v in kwargs.values()) or len(kwargs) < sum(
-            1 for f in attrs.fields(cls) if f.init and f.default is attrs.NOTHING
-        ):
+        if not complete or any(v is MISSING for v in kwargs.values()):
             return MISSING
         try:
             return cls(**kwargs)
@@ -223,8 +222,6 @@ class _Reader:
         return self.instance(cls, raw, (*path, "benefit"), 0)
 
     def condition(self, value: object, path: ErrorPath, depth: int) -> object:
-        if value is None:
-            return None
         if depth >= MAX_DEPTH:
             return self.fail(path, "…", f"conditions nested deeper than {MAX_DEPTH}")
         if not isinstance(value, Mapping):

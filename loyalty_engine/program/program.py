@@ -27,6 +27,7 @@ from .promotion import BUILTIN_CHOICES, Choice, Compounding, Group, Promotion, S
 Indivisible = Literal["keep_uniform", "breakdown"]
 PercentRounding = Literal["item", "line", "order"]
 ROOT = "root"  # the id of the implicit top-level group
+MAX_GROUP_DEPTH = 16  # groups under groups; arbitration recurses through them
 
 
 @attrs.frozen(kw_only=True)
@@ -173,6 +174,10 @@ class Program:
             while cursor is not None and cursor in parents:
                 if cursor in seen:
                     yield ValidationError(("groups", i, "parent"), group.parent, "groups loop")
+                    break
+                if len(seen) == MAX_GROUP_DEPTH:
+                    reason = f"groups nested deeper than {MAX_GROUP_DEPTH}"
+                    yield ValidationError(("groups", i, "parent"), group.parent, reason)
                     break
                 seen.add(cursor)
                 cursor = parents[cursor]

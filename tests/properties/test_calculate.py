@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import loyalty_engine as le
 from loyalty_engine.testing import NOW, InvariantViolation, cases, check_invariants, orders
+from loyalty_engine.validators import MAX_YEAR, MIN_YEAR
 
 Case = tuple[le.Program, le.Order, le.Member | None]
 
@@ -157,7 +158,13 @@ def test_ten_thousand_lines_run_and_one_more_is_refused() -> None:
         )
 
 
-@given(now=st.datetimes(timezones=st.just(dt.UTC)))
+@given(
+    now=st.datetimes(
+        min_value=dt.datetime(MIN_YEAR, 1, 1),
+        max_value=dt.datetime(MAX_YEAR, 12, 31),
+        timezones=st.just(dt.UTC),
+    )
+)
 def test_results_do_not_depend_on_now_when_the_order_has_a_time(now: dt.datetime) -> None:
     """An order with create_time is judged at that time, whatever ``now`` is."""
     program = le.Program(
