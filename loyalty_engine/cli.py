@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 import attrs
 
@@ -92,6 +94,16 @@ def _commit(args: argparse.Namespace) -> dict[str, object]:
     return response
 
 
+def _preorder(args: argparse.Namespace) -> dict[str, object]:
+    request, member, result = _run(args)
+    profile = request.profile_id or (member.profile_id if member else None)
+    return render_preorder_response(result, profile_id=profile)
+
+
+def _explain(args: argparse.Namespace) -> str:
+    return _table(_run(args)[2])
+
+
 def _run(args: argparse.Namespace) -> tuple[PreorderRequest, Member | None, CalculatedOrder]:
     program: Program = load_program(args.program)
     request = parse_preorder_request(read_json_file(args.request))
@@ -105,8 +117,9 @@ def _run(args: argparse.Namespace) -> tuple[PreorderRequest, Member | None, Calc
 
 
 def _table(result: CalculatedOrder) -> str:
-    rows = [("type", "promotion", "name", "outcome", "detail")]
-    rows += [(t.type, t.external_id, t.name, t.reason.value, t.detail) for t in result.trace]
+    rows = [["type", "promotion", "name", "outcome", "detail"]]
+    rows += [[t.type, t.external_id, t.name, t.reason.value, t.detail] for t in result.trace]
+    rows = [[_printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]])
              for row in rows]  # fmt: skip
@@ -116,28 +129,57 @@ def _table(result: CalculatedOrder) -> str:
     lines.append(f"total {result.total_price} {currency} → final {result.final_total_price} "
                  f"{currency} (delivery {result.delivery_cost})")  # fmt: skip
     for s in result.points:
-        lines.append(f"points {s.currency.eid}: {s.status.value}, accrued {s.accrued}, "
-                     f"redeemed {s.redeemed}" + (f" ({s.reason})" if s.reason else ""))  # fmt: skip
+        reason = f" ({s.reason})" if s.reason else ""
+        line = f"points {s.currency.eid}: {s.status.value}, accrued {s.accrued}, "
+        lines.append(_printable(f"{line}redeemed {s.redeemed}{reason}"))
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """One line and no terminal control: a newline or an escape in an id is shown escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """``text`` and a newline, in any encoding the stream has (what it lacks, escaped)."""
+    encoding = stream.encoding or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    stream.write(text + "\n")
+    stream.flush()
+
+
+# Each command returns its output: a JSON document, or text.
+_COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, object] | str]] = {
+    "preorder": _preorder,
+    "explain": _explain,
+    "commit": _commit,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "commit":
-            print(json.dumps(_commit(args), indent=2, ensure_ascii=False))
-            return 0
-        request, member, result = _run(args)
+        out = _COMMANDS[args.command](args)
     except ValidationErrors as errors:
-        print(f"{PROG}: error: " + "; ".join(str(e) for e in errors.errors), file=sys.stderr)
-        return 2
+        return _fail("; ".join(str(e) for e in errors.errors))
     except LoyaltyError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    if args.command == "explain":
-        print(_table(result))
-        return 0
-    profile = request.profile_id or (member.profile_id if member else None)
-    response = render_preorder_response(result, profile_id=profile)
-    print(json.dumps(response, indent=2, ensure_ascii=False))
+        return _fail(str(error))
+    if not isinstance(out, str):  # JSON escapes what a non-Unicode stdout cannot show
+        unicode = (sys.stdout.encoding or "utf-8").lower().replace("-", "").startswith("utf")
+        out = json.dumps(out, indent=2, ensure_ascii=not unicode)
+    try:
+        _write(sys.stdout, out)
+    except BrokenPipeError:  # the reader went away (`| head`): no traceback, as the docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
+
+
+def _fail(message: str) -> int:
+    _write(sys.stderr, f"{PROG}: error: {_printable(message)}")
+    return 2

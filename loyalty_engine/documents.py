@@ -32,7 +32,9 @@ def member_from_dict(data: object) -> Member:
             active = _points(balance, "active", required=True)
             total = _points(balance, "total")
             if active is not None:
-                balances[eid] = Balance(active, total if total is not None else active)
+                made = balance.build(Balance, active, total if total is not None else active)
+                if isinstance(made, Balance):
+                    balances[eid] = made
         member = top.build(
             Member,
             profile_id=top.text("profile_id", required=True),

@@ -187,6 +187,7 @@ class Account:
         (default: activation + the currency's ``lifetime_days``; none = never expire). With
         ``temp_timeout_sec`` the accrual is held: nothing is spendable until it is committed."""
         units = self._units(amount)
+        instant(now, ("now",))
         for name, moment in (("activation_date", activation), ("expiration_date", expiration)):
             if moment is not None:
                 instant(moment, (name,))

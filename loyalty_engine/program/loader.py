@@ -158,7 +158,8 @@ class _Reader:
     def sequence(self, args: tuple[Any, ...], value: object, path: ErrorPath, depth: int) -> object:
         if len(args) == 2 and args[1] is ...:
             if isinstance(value, Mapping) and typing.get_origin(args[0]) is tuple:
-                value = list(value.items())  # a table of key → value pairs
+                pairs = [self.read(args[0], v, path, depth) for v in value.items()]
+                return MISSING if any(p is MISSING for p in pairs) else tuple(pairs)
             if not isinstance(value, list | tuple):
                 return self.fail(path, value, "must be a list")
             items = [self.read(args[0], v, (*path, i), depth) for i, v in enumerate(value)]
