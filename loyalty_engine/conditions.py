@@ -221,7 +221,7 @@ class OrderTotal:
         """Minor units the customer must add to reach ``min`` (a near-miss hint), if any."""
         if self.min is None or self.holds(facts):
             return None
-        missing = _money_minor(self.min, facts) - self.total(facts)
+        missing = CONTEXT.subtract(_money_minor(self.min, facts), self.total(facts))
         return missing if missing > 0 else None
 
 

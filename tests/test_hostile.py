@@ -165,7 +165,7 @@ def test_a_money_ratio_worth_10_15_points_is_a_rule_error() -> None:
     """Qualifying points used to quantize in the caller's context: InvalidOperation."""
     program = le.load_program(SEED4 / "program.toml")
     currencies = [
-        le.PointsCurrency(eid=c.eid, iid=c.iid, money_ratio=Decimal(10) ** 12)
+        le.PointsCurrency(eid=c.eid, iid=c.iid, money_ratio=Decimal("1E+12"))
         for c in program.currencies
     ]
     program = le.Program(
@@ -191,7 +191,7 @@ def test_dates_beyond_the_supported_years_are_validation_errors(moment: dt.datet
     """Near year 9999 a lifetime or a hold overflowed: every date is held to 1900..8999."""
     order = parse_preorder_request(REQUEST).order
     program = le.program_from_dict(PROGRAM)
-    with pytest.raises(le.ValidationError, match="now: must fall in the years 1900..8999"):
+    with pytest.raises(le.ValidationError, match=r"now: must fall in the years 1900\.\.8999"):
         le.calculate(program, order, None, now=moment)
     account = le.Account.open("p1", le.PointsCurrency(eid="b", lifetime_days=36_500))
     with pytest.raises(le.ValidationError, match="now: must fall in the years"):
@@ -399,8 +399,16 @@ def test_commit_on_a_non_utf8_stdout_prints_and_replays(tmp_path: Path) -> None:
 
 def test_a_closed_pipe_is_not_a_traceback() -> None:
     """``loyalty-engine preorder … | head -0`` printed a BrokenPipeError traceback."""
-    command = [sys.executable, "-m", "loyalty_engine", "preorder", str(SEED3 / "request.json"),
-               "--program", str(SEED3 / "program.toml"), "--now", "2026-02-18T13:00:00Z"]  # fmt: skip
+    seed = [str(SEED3 / "request.json"), "--program", str(SEED3 / "program.toml")]
+    command = [
+        sys.executable,
+        "-m",
+        "loyalty_engine",
+        "preorder",
+        *seed,
+        "--now",
+        "2026-02-18 13:00Z",
+    ]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()
@@ -440,7 +448,9 @@ def test_a_balance_renders_what_can_be_spent(active: str, shown: str) -> None:
     program = le.load_program(SEED3 / "program.toml")
     member = member_from_dict({"profile_id": "p", "balances": {"bonus1": {"active": active}}})
     order = parse_preorder_request(REQUEST).order
-    response = render_preorder_response(le.calculate(program, order, member, now=NOW), profile_id="p")
+    response = render_preorder_response(
+        le.calculate(program, order, member, now=NOW), profile_id="p"
+    )
     data: Any = response["data"]
     assert data["order"]["points_info"][0]["active_amount_for_current_order"] == shown
 

@@ -6,13 +6,13 @@ and the line, so a shrunk hypothesis example reads like a bug report.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from ..engine import calculate
 from ..errors import LoyaltyError
 from ..model import Member, Order
-from ..money import Money
+from ..money import CONTEXT, Money
 from ..program.program import Program
 from ..result import CalculatedOrder, Status
 
@@ -29,10 +29,11 @@ def check_invariants(
     program: Program, order: Order, member: Member | None, result: CalculatedOrder
 ) -> None:
     """Raise ``InvariantViolation`` for the first broken rule; return quietly when all hold."""
-    _prices(program, result)
-    _totals(order, result)
-    _points(program, member, result)
-    _trace(program, result)
+    with localcontext(CONTEXT):  # sums of points: the library's context, not the caller's
+        _prices(program, result)
+        _totals(order, result)
+        _points(program, member, result)
+        _trace(program, result)
     again = calculate(program, order, member, now=result.now)
     if again != result or repr(again) != repr(result):
         raise InvariantViolation("determinism", "the order", "a second calculation differs")

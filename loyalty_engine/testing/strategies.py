@@ -28,7 +28,7 @@ from ..model import (
     PromoCode,
     RedeemRequest,
 )
-from ..money import Money, Rounding, exponent
+from ..money import Money, Rounding, exponent, of_units
 from ..program import (
     AccrueFixed,
     AccruePercent,
@@ -87,9 +87,7 @@ def money(
 def _amount(currency: str, low: int, high: int) -> st.SearchStrategy[Decimal]:
     """A program amount (major units) representable in ``currency``."""
     scale = 10 ** exponent(currency)
-    return st.integers(low * scale, high * scale).map(
-        lambda m: Decimal(m).scaleb(-exponent(currency))
-    )
+    return st.integers(low * scale, high * scale).map(lambda m: of_units(m, exponent(currency)))
 
 
 @st.composite
@@ -137,7 +135,7 @@ def orders(
             units = whole * 10**currency_.precision + draw(
                 st.integers(0, 10**currency_.precision - 1)
             )
-            amount = Decimal(units).scaleb(-currency_.precision)
+            amount = currency_.of_units(units)
             redeem.append(RedeemRequest(PointsRef(eid=currency_.eid), amount))
     unknown = draw(chance(5))
     if points and unknown:  # a currency the program does not have
@@ -177,8 +175,8 @@ def _balance(currency: PointsCurrency) -> st.SearchStrategy[Balance]:
     units = st.integers(0, 100) | st.integers(0, 100_000 * 10**currency.precision)
     return st.tuples(units, units).map(
         lambda pair: Balance(
-            Decimal(min(pair)).scaleb(-currency.precision),
-            Decimal(max(pair)).scaleb(-currency.precision),
+            currency.of_units(min(pair)),
+            currency.of_units(max(pair)),
         )
     )
 
