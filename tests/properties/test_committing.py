@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 
 import attrs
@@ -10,6 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import loyalty_engine as le
+from loyalty_engine.money import CONTEXT, down_units
 from loyalty_engine.testing import NOW, cases, orders, points_currencies
 
 Case = tuple[le.Program, le.Order, le.Member | None]
@@ -23,14 +25,14 @@ def membership_of(program: le.Program, member: le.Member, lots: int = 1) -> le.M
     for eid, balance in member.balances:
         account = membership.account(eid)
         currency = account.currency
-        active = int(balance.active.scaleb(currency.precision))
+        active = down_units(balance.active, currency.precision)
         for units in le.allocate(active, [1] * lots):
             if units:
                 account = account.accrue(currency.of_units(units), now=BEFORE).account
         if balance.total > balance.active:
             later = NOW + dt.timedelta(days=1)
-            account = account.accrue(balance.total - balance.active, now=BEFORE,
-                                     activation=later).account  # fmt: skip
+            pending = currency.of_units(down_units(balance.total, currency.precision) - active)
+            account = account.accrue(pending, now=BEFORE, activation=later).account
         membership = membership.with_account(account)
     return membership
 
@@ -64,13 +66,14 @@ def test_an_unchanged_preorder_always_commits_and_moves_exactly_its_points(
         return
     assert result.membership is not None
     before, after = totals(membership), totals(result.membership)
+    own = (le.Kind.ACCRUAL, le.Kind.REDEMPTION)
     for change in result.points_changes:
         eid = change.currency.eid
-        assert after[eid] == before[eid] + change.accrued - change.redeemed == change.balance
-        # the order's own rows; effects may also settle what fell due (an expiry at NOW)
-        own = (le.Kind.ACCRUAL, le.Kind.REDEMPTION)
-        moved = sum(r.delta for r in result.effects if r.currency == eid and r.kind in own)
-        assert moved == change.accrued - change.redeemed
+        with decimal.localcontext(CONTEXT):  # the test's own sums, not the library's
+            assert after[eid] == before[eid] + change.accrued - change.redeemed == change.balance
+            # the order's own rows; effects may also settle what fell due (an expiry at NOW)
+            moved = sum(r.delta for r in result.effects if r.currency == eid and r.kind in own)
+            assert moved == change.accrued - change.redeemed
     summary = {s.currency.eid: s for s in result.calculation.points} if result.calculation else {}
     for eid, amount in before.items():
         if eid not in {c.currency.eid for c in result.points_changes}:
@@ -168,7 +171,8 @@ def test_a_balance_spent_meanwhile_makes_the_redemption_outdated(case: Case) -> 
     summary = calculated.points[0]  # the program's currency (an unknown one may follow)
     assume(summary.redeemed > 0)
     account = membership.account(summary.currency.eid)
-    spend = account.balance(NOW).active - summary.redeemed + summary.currency.of_units(1)
+    with decimal.localcontext(CONTEXT):
+        spend = account.balance(NOW).active - summary.redeemed + summary.currency.of_units(1)
     spent = membership.with_account(account.redeem(spend, now=NOW).account)
     result = le.commit(program, order, le.Requested.of(calculated), membership=spent, now=NOW)
     assert result.status is le.CommitStatus.OUTDATED
