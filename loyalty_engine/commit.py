@@ -38,10 +38,12 @@ from .pools import CodePool
 from .program.benefits import PromotionType
 from .program.program import Program
 from .result import AppliedPromotion, CalculatedOrder, CodeState, MessageOut
+from .validators import checked, tuple_of, typed
 
 _MONEY_TYPES = ("discount", "accrue_points", "redeem_points")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class RequestedPromotion:
     """A promotion as the customer saw it; a field left ``None`` is not compared."""
@@ -53,6 +55,7 @@ class RequestedPromotion:
     currency: PointsRef | None = None
 
     @classmethod
+    @checked
     def of(cls, applied: AppliedPromotion) -> RequestedPromotion:
         currency = applied.currency
         return cls(
@@ -65,9 +68,10 @@ class RequestedPromotion:
 
 
 def _promotions(values: Iterable[RequestedPromotion]) -> tuple[RequestedPromotion, ...]:
-    return tuple(values)
+    return tuple_of(values, RequestedPromotion, "promotions")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class RequestedLine:
     external_id: str
@@ -76,9 +80,10 @@ class RequestedLine:
 
 
 def _lines(values: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]:
-    return tuple(values)
+    return tuple_of(values, RequestedLine, "lines")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Requested:
     """What the customer confirmed: the preorder's answer, sent back (``requested_promotions``)."""
@@ -88,6 +93,7 @@ class Requested:
     final_total_price: Money | None = None
 
     @classmethod
+    @checked
     def of(cls, result: CalculatedOrder) -> Requested:
         """Exactly what ``result`` showed: committing it unchanged succeeds."""
         order_level = [RequestedPromotion.of(a) for a in result.applied]
@@ -170,6 +176,7 @@ class CommitResult:
     pools: tuple[CodePool, ...] = ()  # every pool passed in, after the order
 
 
+@checked
 def commit(
     program: Program,
     order: Order,

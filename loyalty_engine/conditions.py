@@ -19,7 +19,7 @@ import attrs
 from .errors import ValidationError
 from .model import Fields, Member, Order, PromoCode, aware, not_blank, to_texts
 from .money import CONTEXT, exponent
-from .validators import one_of
+from .validators import one_of, typed
 
 Basis = Literal["base", "current"]
 
@@ -63,6 +63,7 @@ def _money_minor(amount: Decimal, facts: Facts) -> Decimal:
 # --- order-level kinds -------------------------------------------------------------------------
 
 
+@typed
 @attrs.frozen
 class Endpoint:
     """The order came through one of these touchpoints (``site``, ``bot``)."""
@@ -74,6 +75,7 @@ class Endpoint:
         return facts.order.endpoint in self.values
 
 
+@typed
 @attrs.frozen
 class Region:
     """The order's region is one of these."""
@@ -85,6 +87,7 @@ class Region:
         return facts.order.region in self.values
 
 
+@typed
 @attrs.frozen
 class OrderTag:
     """The order carries at least one of these tags."""
@@ -96,6 +99,7 @@ class OrderTag:
         return not self.values.isdisjoint(facts.order.tags)
 
 
+@typed
 @attrs.frozen
 class MemberTier:
     """The member is in one of these tiers (a guest is in none)."""
@@ -107,6 +111,7 @@ class MemberTier:
         return facts.member is not None and facts.member.tier in self.values
 
 
+@typed
 @attrs.frozen
 class MemberSegment:
     """The member belongs to at least one of these segments."""
@@ -118,6 +123,7 @@ class MemberSegment:
         return facts.member is not None and not self.values.isdisjoint(facts.member.segments)
 
 
+@typed
 @attrs.frozen
 class MemberTag:
     """The member carries at least one of these tags."""
@@ -129,6 +135,7 @@ class MemberTag:
         return facts.member is not None and not self.values.isdisjoint(facts.member.tags)
 
 
+@typed
 @attrs.frozen
 class PromoCodeEntered:
     """The customer entered one of ``codes`` (any code when empty), optionally from ``pool_id``."""
@@ -159,6 +166,7 @@ def _ordered(low: object, high: object, names: tuple[str, str] = ("min", "max"))
         raise ValidationError((names[1],), high, f"is below {names[0]} {low}")
 
 
+@typed
 @attrs.frozen
 class LineCount:
     """The order has ``min..max`` lines (either bound optional, both inclusive)."""
@@ -175,6 +183,7 @@ class LineCount:
         return (self.min is None or n >= self.min) and (self.max is None or n <= self.max)
 
 
+@typed
 @attrs.frozen
 class ItemCount:
     """The order has ``min..max`` items (Σ count), both inclusive."""
@@ -196,6 +205,7 @@ def _amount(instance: object, attribute: attrs.Attribute[Decimal | None], value:
         raise ValidationError((attribute.name,), value, "must be a non-negative decimal")
 
 
+@typed
 @attrs.frozen
 class OrderTotal:
     """The order total (``base`` before promotions, or ``current`` when reached) is in range."""
@@ -225,6 +235,7 @@ class OrderTotal:
         return missing if missing > 0 else None
 
 
+@typed
 @attrs.frozen
 class Dates:
     """``start <= t < end``; t is the order's ``create_time``, else ``now``."""
@@ -243,12 +254,15 @@ class Dates:
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise ValidationError(("days",), values, "must be ISO weekdays 1..7")
     days = frozenset(values)
     if not days or any(isinstance(d, bool) or d not in range(1, 8) for d in days):
         raise ValidationError(("days",), sorted(days, key=str), "must be ISO weekdays 1..7")
     return days
 
 
+@typed
 @attrs.frozen
 class Weekday:
     """The order falls on one of ``days`` (ISO: 1 = Monday), read in the offset of the time."""
@@ -260,6 +274,7 @@ class Weekday:
         return facts.at.isoweekday() in self.days
 
 
+@typed
 @attrs.frozen
 class Hour:
     """``start <= hour < end`` on a 24-hour clock; ``start > end`` wraps past midnight (22..6)."""
@@ -289,6 +304,7 @@ def _some_line(condition: Product | Sku | Category | CustomField, facts: Facts) 
     return any(condition.selects(facts, i) for i in range(len(facts.order.lines)))
 
 
+@typed
 @attrs.frozen
 class Product:
     """The line's ``product`` is one of these."""
@@ -303,6 +319,7 @@ class Product:
         return _some_line(self, facts)
 
 
+@typed
 @attrs.frozen
 class Sku:
     """The line's ``sku`` is one of these."""
@@ -317,6 +334,7 @@ class Sku:
         return _some_line(self, facts)
 
 
+@typed
 @attrs.frozen
 class Category:
     """The line is in one of these categories (program catalog, or the line's own categories)."""
@@ -331,6 +349,7 @@ class Category:
         return _some_line(self, facts)
 
 
+@typed
 @attrs.frozen
 class CustomField:
     """A custom field equals one of ``values`` (compared as text); ``scope`` = order or line."""
@@ -406,6 +425,7 @@ def _depth(condition: object) -> int:
     return 1
 
 
+@typed
 @attrs.frozen
 class All:
     """Every condition in ``of`` holds (for a line: selects it)."""
@@ -420,6 +440,7 @@ class All:
         return all(selects(c, facts, index) for c in self.of)
 
 
+@typed
 @attrs.frozen
 class AnyOf:
     """At least one condition in ``of`` holds."""
@@ -434,6 +455,7 @@ class AnyOf:
         return any(selects(c, facts, index) for c in self.of)
 
 
+@typed
 @attrs.frozen
 class Not:
     """The condition ``of`` does not hold."""

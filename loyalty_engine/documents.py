@@ -13,8 +13,10 @@ from .altcraft.wire import Reader, read_json_file
 from .errors import ValidationError, ValidationErrors
 from .model import MAX_POINTS_PRECISION, Balance, Member
 from .money import parse_decimal
+from .validators import checked
 
 
+@checked
 def member_from_dict(data: object) -> Member:
     errors: list[ValidationError] = []
     top = Reader.of(data, (), errors)
@@ -59,6 +61,7 @@ def _points(reader: Reader, key: str, *, required: bool = False) -> Decimal | No
         return None
 
 
+@checked
 def member_to_dict(member: Member) -> dict[str, object]:
     out: dict[str, object] = {"profile_id": member.profile_id}
     if member.tier is not None:
@@ -72,5 +75,6 @@ def member_to_dict(member: Member) -> dict[str, object]:
     return out
 
 
+@checked
 def load_member(path: str | os.PathLike[str]) -> Member:
     return member_from_dict(read_json_file(path))

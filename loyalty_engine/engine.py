@@ -37,11 +37,12 @@ from .result import (
     Status,
     TraceEntry,
 )
-from .validators import instant
+from .validators import checked, instant
 
 _WIRE_ORDER = {"discount": 0, "accrue_points": 1, "redeem_points": 2}  # as the seeds list them
 
 
+@checked
 def calculate(
     program: Program,
     order: Order,

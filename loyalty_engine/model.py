@@ -23,7 +23,7 @@ from .money import (
     parse_decimal,
     plain_number,
 )
-from .validators import instant, of_type, one_of
+from .validators import instant, of_type, one_of, tuple_of, typed
 
 MAX_LINES = 10_000  # far above any real cart; hostile carts fail fast instead of running long
 MAX_COUNT = 1_000_000
@@ -49,6 +49,12 @@ def decimal(instance: object, attribute: attrs.Attribute[Any], value: object) ->
         raise ValidationError((attribute.name,), value, "must be a Decimal")
 
 
+def identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Numeric ids (``iid``, ``pool_id``, ``line_number``) are 64-bit integers, as on the wire."""
+    if value is not None and (type(value) is not int or not -(2**63) <= value < 2**63):
+        raise ValidationError((attribute.name,), value, "must be a 64-bit integer")
+
+
 def optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         not_blank(instance, attribute, value)
@@ -62,7 +68,7 @@ def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
 
 def to_texts(values: Iterable[str], name: str) -> frozenset[str]:
     """Converter body: a frozenset of strings; a bare string (a forgotten list) is refused."""
-    if isinstance(values, str):
+    if not isinstance(values, list | tuple | set | frozenset):
         raise ValidationError((name,), values, "must be a list of strings")
     return frozenset(values)
 
@@ -91,9 +97,14 @@ class Fields(Mapping[str, Scalar]):
     __slots__ = ("_by_name", "_items")
 
     def __init__(self, items: Mapping[str, Scalar] | Iterable[tuple[str, Scalar]] = ()) -> None:
+        if not isinstance(items, Mapping | list | tuple):
+            raise ValidationError((), items, "must map field names to scalars")
         pairs = items.items() if isinstance(items, Mapping) else items
         checked: dict[str, Scalar] = {}
-        for key, value in pairs:
+        for pair in pairs:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ValidationError((), pair, "must be a (name, value) pair")
+            key, value = pair
             if len(checked) == MAX_FIELDS:
                 raise ValidationError((), len(checked), f"more than {MAX_FIELDS} custom fields")
             if not isinstance(key, str) or not key or len(key) > MAX_TEXT:
@@ -132,13 +143,16 @@ def _fields(value: Mapping[str, Scalar] | Fields) -> Fields:
     return value if isinstance(value, Fields) else Fields(value)
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class PointsCurrency:
     """A kind of points ("bonus1"). ``redeem_rate`` is the money value of one point."""
 
     eid: str = attrs.field(validator=not_blank)
     iid: int | None = attrs.field(default=None)
-    name: str = attrs.field(default=attrs.Factory(lambda self: self.eid, takes_self=True))
+    name: str = attrs.field(
+        default=attrs.Factory(lambda self: self.eid, takes_self=True), validator=not_blank
+    )
     precision: int = attrs.field(
         default=0,
         validator=[of_type(int), one_of(range(7))],
@@ -151,8 +165,7 @@ class PointsCurrency:
 
     @iid.validator
     def _iid(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError(("iid",), value, "must be an integer")
+        identifier(self, attribute, value)
 
     @redeem_rate.validator
     def _rate(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -195,11 +208,12 @@ class PointsCurrency:
         return ref.eid is None or ref.eid == self.eid
 
 
+@typed
 @attrs.frozen
 class PointsRef:
     """A reference to a points currency by internal id, external id, or both."""
 
-    iid: int | None = None
+    iid: int | None = attrs.field(default=None, validator=identifier)
     eid: str | None = attrs.field(default=None, validator=optional_text)
 
     def __attrs_post_init__(self) -> None:
@@ -212,19 +226,21 @@ class PointsRef:
         return self.eid if self.eid is not None else f"iid {self.iid}"
 
 
+@typed
 @attrs.frozen
 class PromoCode:
     """A promo code the customer entered, from pool ``pool_id``."""
 
     code: str = attrs.field(validator=not_blank)
-    pool_id: int | None = None
+    pool_id: int | None = attrs.field(default=None, validator=identifier)
 
 
+@typed
 @attrs.frozen
 class RedeemRequest:
     """The customer asks to pay ``amount`` points of ``currency``."""
 
-    currency: PointsRef
+    currency: PointsRef = attrs.field(validator=of_type(PointsRef))
     amount: Decimal = attrs.field(validator=decimal)
 
     @amount.validator
@@ -239,6 +255,7 @@ def _money(value: object) -> Money:
     return value
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Line:
     """One order line; prices are per item, and ``min_price_per_item`` is the floor."""
@@ -257,7 +274,7 @@ class Line:
         default=frozenset(), converter=_categories, validator=_each_text
     )
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
-    line_number: int | None = None
+    line_number: int | None = attrs.field(default=None, validator=identifier)
     status: str | None = attrs.field(default=None, validator=optional_text)
 
     @count.validator
@@ -286,17 +303,18 @@ class Line:
 
 # One typed converter per element type: mypy's attrs plugin cannot bind a generic one at call sites.
 def _lines(values: Iterable[Line]) -> tuple[Line, ...]:
-    return tuple(values)
+    return tuple_of(values, Line, "lines")
 
 
 def _codes(values: Iterable[PromoCode]) -> tuple[PromoCode, ...]:
-    return tuple(values)
+    return tuple_of(values, PromoCode, "promo_codes")
 
 
 def _requests(values: Iterable[RedeemRequest]) -> tuple[RedeemRequest, ...]:
-    return tuple(values)
+    return tuple_of(values, RedeemRequest, "redeem")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Order:
     """An order (a cart, at preorder) in one currency."""
@@ -313,7 +331,8 @@ class Order:
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, validator=_each_text)
     custom_fields: Fields = attrs.field(default=Fields(), converter=_fields)
     delivery_cost: Money = attrs.field(
-        default=attrs.Factory(lambda self: Money.zero(self.currency), takes_self=True)
+        default=attrs.Factory(lambda self: Money.zero(self.currency), takes_self=True),
+        validator=of_type(Money),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -350,6 +369,7 @@ class Order:
         return Money.of_minor(minor, self.currency)
 
 
+@typed
 @attrs.frozen
 class Balance:
     """A member's points in one currency: ``active`` is spendable now, ``total`` includes held."""
@@ -384,6 +404,7 @@ def _pairs(value: object) -> list[tuple[str, Balance]]:
     return list(value)
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Member:
     """A loyalty-program member as the calculation sees them; balances keyed by currency eid."""

@@ -187,6 +187,8 @@ class Money:
         the bounds are checked, not re-derived.
         """
         exp = exponent(currency)
+        if type(minor) is not int:
+            raise ValidationError(("minor",), minor, "must be an integer")
         if abs(minor) >= _LIMIT[exp]:
             return cls(of_units(minor, exp), currency)  # raises, with path
         money = object.__new__(cls)
@@ -246,10 +248,12 @@ def allocate(
     the earlier line; the engine ranks lines by id, so their order changes no total).
     All-zero weights split evenly.
     """
+    if type(total) is not int:
+        raise ValidationError(("total",), total, "must be an integer")
+    if not isinstance(weights, list | tuple) or any(type(w) is not int or w < 0 for w in weights):
+        raise ValidationError(("weights",), weights, "must be a list of non-negative integers")
     if not weights:
         return ()
-    if any(w < 0 for w in weights):
-        raise ValueError("weights must be non-negative")
     if not any(weights):
         weights = [1] * len(weights)
     whole = sum(weights)

@@ -13,9 +13,10 @@ from typing import Literal
 import attrs
 
 from .model import aware, not_blank, to_texts
-from .validators import one_of
+from .validators import one_of, tuple_of, typed
 
 
+@typed
 @attrs.frozen
 class PoolCode:
     code: str = attrs.field(validator=not_blank)
@@ -26,13 +27,14 @@ class PoolCode:
 
 
 def _codes(values: Iterable[PoolCode]) -> tuple[PoolCode, ...]:
-    return tuple(values)
+    return tuple_of(values, PoolCode, "codes")
 
 
 def _used(values: Iterable[str]) -> frozenset[str]:
     return to_texts(values, "used")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class CodePool:
     """``codes``: still to hand out, in order; ``used``: codes customers have redeemed."""

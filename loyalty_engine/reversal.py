@@ -27,8 +27,10 @@ from .ledger.journal import Kind, Transaction
 from .ledger.members import Change, Membership
 from .model import PointsCurrency
 from .money import to_units
+from .validators import checked
 
 
+@checked
 def reverse(
     committed: CommitResult,
     membership: Membership,

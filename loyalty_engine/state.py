@@ -30,6 +30,7 @@ from .ledger.members import Membership
 from .money import parse_decimal
 from .pools import CodePool, PoolCode
 from .program.program import Program
+from .validators import checked
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +40,7 @@ class State:
     orders: Mapping[str, dict[str, object]] = attrs.field(factory=dict)  # stored responses
 
 
+@checked
 def load_state(path: str | os.PathLike[str], program: Program) -> State:
     """Read a state file; a missing file is an empty state."""
     if not Path(path).exists():
@@ -46,6 +48,7 @@ def load_state(path: str | os.PathLike[str], program: Program) -> State:
     return state_from_dict(read_json_file(path), program)
 
 
+@checked
 def save_state(path: str | os.PathLike[str], state: State) -> None:
     """Write the state atomically (temp file, fsync, rename)."""
     target = Path(path)
@@ -62,6 +65,7 @@ def save_state(path: str | os.PathLike[str], state: State) -> None:
         raise
 
 
+@checked
 def state_to_dict(state: State) -> dict[str, object]:
     return {
         "members": {
@@ -90,6 +94,7 @@ def state_to_dict(state: State) -> dict[str, object]:
     }
 
 
+@checked
 def state_from_dict(data: object, program: Program) -> State:
     errors: list[ValidationError] = []
     top = Reader.of(data, (), errors)

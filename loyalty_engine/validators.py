@@ -7,8 +7,12 @@ was built from a file, from the wire, or by hand.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container, Iterable
-from typing import Any
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Container, Iterable
+from typing import Any, TypeVar
 
 import attrs
 
@@ -19,6 +23,7 @@ from .errors import Path, ValidationError
 MIN_YEAR, MAX_YEAR = 1900, 8999
 
 Validator = Any  # attrs' validator callables; precise typing buys nothing here
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def one_of(options: Iterable[object]) -> Validator:
@@ -77,3 +82,127 @@ def optional(validator: Validator) -> Validator:
             validator(instance, attribute, value)
 
     return check
+
+
+def checked(function: F) -> F:
+    """Check each argument against the classes its annotation names, before the body runs.
+
+    A public function handed the wrong kind of value (``None`` for a program, a string for a
+    time) raises ``ValidationError`` naming the parameter, not an ``AttributeError`` from deep
+    inside. Generic annotations are checked by their container (``Sequence[Line]`` → a
+    ``Sequence``); the body and the values' own validators check the rest. The plan is built on
+    the first call, when every annotation can be resolved.
+    """
+    plan: list[tuple[str, int, tuple[type, ...]]] | None = None
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        nonlocal plan
+        if plan is None:
+            plan = _plan(function)
+        _check(plan, args, kwargs)
+        return function(*args, **kwargs)
+
+    return typing.cast(F, run)
+
+
+def _plan(function: Callable[..., Any]) -> list[tuple[str, int, tuple[type, ...]]]:
+    hints = typing.get_type_hints(function)
+    plan = []
+    for position, (name, parameter) in enumerate(inspect.signature(function).parameters.items()):
+        kinds = _classes(hints.get(name, Any))
+        if kinds is not None and parameter.kind not in (
+            parameter.VAR_KEYWORD,
+            parameter.VAR_POSITIONAL,
+        ):
+            index = position if parameter.kind is not parameter.KEYWORD_ONLY else 1 << 30
+            plan.append((name, index, kinds))
+    return plan
+
+
+def _classes(annotation: Any) -> tuple[type, ...] | None:
+    """The classes an annotation admits, or ``None`` when it cannot be checked by isinstance."""
+    if annotation is None or annotation is type(None):
+        return (type(None),)
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        parts = [_classes(a) for a in typing.get_args(annotation)]
+        return None if any(p is None for p in parts) else tuple(k for p in parts if p for k in p)
+    if origin is not None:
+        return (origin,) if isinstance(origin, type) else None
+    if isinstance(annotation, type) and annotation not in (object, Any):
+        return (annotation,)
+    return None
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    named = {type(None): "None", dt.datetime: "a timezone-aware datetime"}
+    return " or ".join(named.get(k, k.__name__) for k in kinds)
+
+
+T = TypeVar("T")
+
+
+def tuple_of(values: object, kind: Any, name: str) -> tuple[Any, ...]:
+    """Converter body: a tuple of ``kind`` from a list or tuple; anything else names ``name``."""
+    if not isinstance(values, list | tuple):
+        raise ValidationError((name,), values, "must be a list")
+    for index, item in enumerate(values):
+        if not isinstance(item, kind):
+            label = getattr(kind, "__name__", "condition")
+            raise ValidationError((name, index), item, f"must be a {label}")
+    return tuple(values)
+
+
+C = TypeVar("C", bound=type)
+
+
+def typed(cls: C) -> C:
+    """Class decorator for attrs values: each field without a converter is checked against
+    the classes its annotation names (as ``checked`` does for functions), so ``Promotion(name=5)``
+    is a ``ValidationError``, not a crash at rendering. The class's own validators speak first:
+    their messages are the precise ones."""
+    init: Callable[..., None] = cls.__init__  # type: ignore[misc]
+    plan: list[tuple[str, int, tuple[type, ...]]] | None = None
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal plan
+        if plan is None:
+            plan = _field_plan(cls)
+        try:
+            init(self, *args, **kwargs)
+        except ValidationError:
+            raise
+        except Exception:
+            _check(plan, args, kwargs)  # a wrong type made the body fail: say which
+            raise
+        _check(plan, args, kwargs)
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
+def _field_plan(cls: type) -> list[tuple[str, int, tuple[type, ...]]]:
+    hints = typing.get_type_hints(cls)
+    plan = []
+    fields = [f for f in attrs.fields(cls) if f.init]
+    for position, field in enumerate(fields):
+        kinds = _classes(hints.get(field.name, Any)) if field.converter is None else None
+        if kinds is not None:
+            plan.append((field.alias, position if not field.kw_only else 1 << 30, kinds))
+    return plan
+
+
+def _check(
+    plan: list[tuple[str, int, tuple[type, ...]]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    for name, position, kinds in plan:
+        if position < len(args):
+            value = args[position]
+        elif name in kwargs:
+            value = kwargs[name]
+        else:
+            continue
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise ValidationError((name,), value, f"must be {_names(kinds)}")

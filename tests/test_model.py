@@ -386,8 +386,8 @@ def test_points_precision_bounds_are_accepted(precision: int) -> None:
         ({"redeem_rate": 0.5}, "redeem_rate: must be a Decimal (got 0.5)"),
         ({"redeem_rate": "0.5"}, "redeem_rate: must be a Decimal (got '0.5')"),
         ({"redeem_rate": Decimal("0.0000001")}, "redeem_rate: more decimals than the field allows"),
-        ({"iid": True}, "iid: must be an integer (got True)"),
-        ({"iid": "1"}, "iid: must be an integer (got '1')"),
+        ({"iid": True}, "iid: must be a 64-bit integer (got True)"),
+        ({"iid": "1"}, "iid: must be a 64-bit integer (got '1')"),
         ({"lifetime_days": 0}, "lifetime_days: must be in 1..36500 days (got 0)"),
         ({"lifetime_days": 36_501}, "lifetime_days: must be in 1..36500 days (got 36501)"),
         ({"initial_balance": Decimal(-1)}, "initial_balance: must not be negative"),
@@ -451,7 +451,7 @@ def test_points_ref_needs_an_id() -> None:
     """A ref with neither iid nor eid, a bool iid or a blank eid is refused."""
     with pytest.raises(ValidationError, match=r"^points_currency_eid: iid or eid is required"):
         PointsRef()
-    with pytest.raises(ValidationError, match=r"^points_currency_iid: must be an integer"):
+    with pytest.raises(ValidationError, match=r"^iid: must be a 64-bit integer"):
         PointsRef(iid=True)
     with pytest.raises(ValidationError, match=r"^eid: must be a non-empty string"):
         PointsRef(eid="")

@@ -391,7 +391,7 @@ def test_allocate(total: int, weights: list[int], shares: tuple[int, ...]) -> No
 
 def test_allocate_refuses_negative_weights() -> None:
     """A negative weight has no proportional meaning."""
-    with pytest.raises(ValueError, match="weights must be non-negative"):
+    with pytest.raises(ValueError, match="weights: must be a list of non-negative integers"):
         allocate(10, [1, -1])
 
 

@@ -23,6 +23,7 @@ from ..errors import ValidationError, ValidationErrors
 from ..model import Order, PointsCurrency, PointsRef
 from ..money import Money, parse_decimal
 from ..program.benefits import BENEFITS
+from ..validators import checked
 from .preorder import currency_fields, parse_preorder_request, points_text
 from .wire import Reader
 
@@ -40,6 +41,7 @@ class CommitRequest:
     skip_triggers: bool = False
 
 
+@checked
 def parse_commit_request(data: object) -> CommitRequest:
     """Read a preorder_commit request; all problems are raised at once with their wire paths."""
     base = parse_preorder_request(data)
@@ -127,6 +129,7 @@ def _promotions(reader: Reader, currency: str) -> list[RequestedPromotion]:
     return out
 
 
+@checked
 def render_commit_response(result: CommitResult) -> dict[str, object]:
     """The seed 004 response shape."""
     data: dict[str, object] = {"status": result.status.value}

@@ -24,6 +24,7 @@ from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, Vali
 from ..model import MAX_LINES, Line, Order, PointsCurrency, PointsRef, PromoCode, RedeemRequest
 from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
+from ..validators import checked
 from .wire import Reader
 
 MATCHING = ("email", "phone", "profile_id", "custom")
@@ -42,6 +43,7 @@ class PreorderRequest:
     profile_id: str | None = None
 
 
+@checked
 def parse_preorder_request(data: object) -> PreorderRequest:
     """Read a preorder request; all problems are raised at once with their wire paths."""
     errors: list[ValidationError] = []
@@ -167,6 +169,7 @@ def _redeem(item: Reader) -> RedeemRequest | None:
 # --- response ----------------------------------------------------------------------------------
 
 
+@checked
 def render_preorder_response(
     result: CalculatedOrder, *, profile_id: str | None
 ) -> dict[str, object]:

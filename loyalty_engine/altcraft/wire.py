@@ -17,7 +17,7 @@ import attrs
 from ..errors import Path, ValidationError
 from ..model import Fields
 from ..parse import json_document
-from ..validators import instant
+from ..validators import checked, instant
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -29,6 +29,7 @@ def read_json(text: str | bytes, *, source: str) -> object:
     return json_document(text, source)
 
 
+@checked
 def read_json_file(path: str | os.PathLike[str]) -> object:
     file = FilePath(path)
     try:

@@ -22,7 +22,7 @@ import attrs
 from ..errors import LedgerError, ValidationError
 from ..model import Balance, PointsCurrency
 from ..money import to_units
-from ..validators import instant, of_type
+from ..validators import checked, instant, of_type
 from .journal import Journal, Kind, Transaction
 from .lots import FAR, Lot, Lots
 
@@ -80,10 +80,12 @@ class Account:
     journal: Journal = attrs.Factory(Journal)
 
     @classmethod
+    @checked
     def open(cls, profile_id: str, currency: PointsCurrency) -> Account:
         return cls(profile_id=profile_id, currency=currency)
 
     @classmethod
+    @checked
     def replay(
         cls, profile_id: str, currency: PointsCurrency, rows: Iterable[Transaction]
     ) -> Account:
@@ -108,6 +110,7 @@ class Account:
 
     # --- queries ---------------------------------------------------------------------------
 
+    @checked
     def balance(self, now: dt.datetime) -> Balance:
         """Total and active points at ``now`` (holds that timed out are rolled back first)."""
         draft = _Draft(self, now)
@@ -116,12 +119,14 @@ class Account:
             total=self.currency.of_units(draft.total),
         )
 
+    @checked
     def held(self, now: dt.datetime) -> tuple[Decimal, Decimal]:
         """(held accruals, held redemptions) still open at ``now``."""
         holds = _Draft(self, now).holds
         units = [sum(h.units for h in holds if h.kind is kind) for kind in _HELD]
         return self.currency.of_units(units[0]), self.currency.of_units(units[1])
 
+    @checked
     def expiring(self, start: dt.datetime, end: dt.datetime, *, now: dt.datetime) -> Decimal:
         """Points that expire in [start, end], both ends included, as the account stands at now."""
         if end < start:
@@ -135,6 +140,7 @@ class Account:
         )
         return self.currency.of_units(units)
 
+    @checked
     def history(self, *, from_id: int | None = None, limit: int = 20) -> Page:
         """Rows with id > ``from_id``, oldest first, at most ``limit`` (1–100)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_PAGE:
@@ -149,6 +155,7 @@ class Account:
             total_count=self.journal.length,
         )
 
+    @checked
     def transaction(self, ref: int | str) -> Transaction:
         """The row with this id (an int) or ``transaction_eid`` (a str)."""
         row = self.journal.get(ref) if isinstance(ref, int) else self.journal.by_eid(ref)
@@ -156,6 +163,7 @@ class Account:
             raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {ref!r}")
         return row
 
+    @checked
     def outstanding(self, ref: int | str, *, now: dt.datetime) -> Decimal:
         """How much of an accrual or redemption a ``cancel`` can still take back at ``now``."""
         target = self.transaction(ref)
@@ -164,11 +172,13 @@ class Account:
 
     # --- operations ------------------------------------------------------------------------
 
+    @checked
     def settle(self, now: dt.datetime) -> tuple[Account, tuple[Transaction, ...]]:
         """The account at ``now``: timed-out holds rolled back, lots activated and expired."""
         draft = _Draft(self, now)
         return draft.done(), tuple(draft.rows)
 
+    @checked
     def accrue(
         self,
         amount: Decimal,
@@ -237,6 +247,7 @@ class Account:
             row = draft.accrue(units, start, end, **common)
         return draft.posting(row)
 
+    @checked
     def redeem(
         self,
         amount: Decimal,
@@ -291,6 +302,7 @@ class Account:
             row = draft.row(Kind.REDEMPTION, units, -units, **common)
         return draft.posting(row)
 
+    @checked
     def commit_hold(self, ref: int | str, *, now: dt.datetime, eid: str | None = None) -> Posting:
         """Make a held transaction final: a new permanent row that refers to it."""
         target = self.transaction(ref)
@@ -318,6 +330,7 @@ class Account:
             row = draft.row(Kind.REDEMPTION, hold.units, -hold.units, drawn=drawn, **common)
         return draft.posting(row)
 
+    @checked
     def rollback_hold(self, ref: int | str, *, now: dt.datetime, eid: str | None = None) -> Posting:
         """Undo a held transaction: a held redemption's points go back to their lots."""
         target = self.transaction(ref)
@@ -329,6 +342,7 @@ class Account:
         hold = draft.open_hold(target)
         return draft.posting(draft.rollback(hold, eid=eid, asked=asked))
 
+    @checked
     def cancel(
         self,
         ref: int | str,
@@ -369,6 +383,7 @@ class Account:
             raise LedgerError(f"{self._name()}: {target.kind.value} rows cannot be cancelled")
         return draft.posting(draft.cancel(target, units, policy, eid, asked, description))
 
+    @checked
     def forfeit(self, *, now: dt.datetime, description: str | None = None) -> Posting:
         """Give up every point (member removal): holds roll back, the balance goes to zero."""
         draft = _Draft(self, now)
@@ -579,6 +594,7 @@ class _Draft:
 
     # points -----------------------------------------------------------------------------
 
+    @checked
     def accrue(
         self,
         units: int,
@@ -651,6 +667,7 @@ class _Draft:
             self.restore(hold.drawn)
         return row
 
+    @checked
     def cancel(
         self,
         target: Transaction,

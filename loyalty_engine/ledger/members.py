@@ -26,6 +26,7 @@ from ..errors import LedgerError, ValidationError
 from ..model import Member, PointsRef
 from ..program.accounts import Tier, TierGroup
 from ..program.program import Program
+from ..validators import checked, tuple_of
 from .account import Account
 from .journal import Transaction
 
@@ -43,7 +44,7 @@ class ReachedTier:
 
 
 def _accounts(values: Iterable[Account]) -> tuple[Account, ...]:
-    return tuple(values)
+    return tuple_of(values, Account, "accounts")
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +56,7 @@ class Membership:
     accounts: tuple[Account, ...] = attrs.field(converter=_accounts)
     removed_at: dt.datetime | None = None
 
+    @checked
     def account(self, currency: str | PointsRef) -> Account:
         ref = currency if isinstance(currency, PointsRef) else PointsRef(eid=currency)
         for account in self.accounts:
@@ -62,6 +64,7 @@ class Membership:
                 return account
         raise LedgerError(f"{self.profile_id}: no account in points currency {ref}")
 
+    @checked
     def with_account(self, account: Account) -> Membership:
         if self.removed_at is not None:
             raise LedgerError(f"{self.profile_id} was removed from the program")
@@ -70,6 +73,7 @@ class Membership:
             self, accounts=[account if a.currency.eid == eid else a for a in self.accounts]
         )
 
+    @checked
     def tiers(self, program: Program) -> tuple[ReachedTier, ...]:
         """Every tier reached, group by group, lowest first."""
         out = []
@@ -90,6 +94,7 @@ class Membership:
         reached = [r for r in self.tiers(program) if r.group.id == first]
         return reached[-1].tier.eid if reached else None
 
+    @checked
     def member(
         self,
         program: Program,
@@ -116,6 +121,7 @@ class Change:
     effects: tuple[Transaction, ...] = ()
 
 
+@checked
 def register(
     program: Program,
     profile_id: str,
@@ -153,6 +159,7 @@ def register(
     return Change(membership=attrs.evolve(membership, accounts=accounts), effects=tuple(effects))
 
 
+@checked
 def remove(
     membership: Membership, *, now: dt.datetime, policy: RemovalPolicy = "forfeit"
 ) -> Change:

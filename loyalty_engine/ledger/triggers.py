@@ -18,6 +18,7 @@ from ..errors import LedgerError, ValidationError
 from ..model import PointsRef
 from ..program.accounts import TriggerPromotion, TriggerRule
 from ..program.program import Program
+from ..validators import checked
 from .account import MAX_PAGE
 from .journal import Transaction
 from .members import Change, Membership
@@ -34,6 +35,7 @@ class TriggerPage:
     total_count: int
 
 
+@checked
 def list_triggers(
     program: Program, *, from_id: int | None = None, limit: int = 20, is_active: bool | None = None
 ) -> TriggerPage:
@@ -52,6 +54,7 @@ def list_triggers(
     )
 
 
+@checked
 def apply_trigger(
     program: Program,
     membership: Membership,

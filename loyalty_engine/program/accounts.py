@@ -12,7 +12,7 @@ import attrs
 from ..errors import ValidationError
 from ..model import aware, decimal, not_blank
 from ..money import parse_decimal
-from ..validators import of_type, one_of
+from ..validators import of_type, one_of, tuple_of, typed
 
 
 def _id(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
@@ -27,6 +27,7 @@ def _amount(instance: object, attribute: attrs.Attribute[Decimal | None], value:
         raise ValidationError((attribute.name,), value, "must be positive")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Tier:
     """A tier is reached when the member's qualification points reach ``threshold``."""
@@ -43,9 +44,10 @@ class Tier:
 
 
 def _tiers(values: Iterable[Tier]) -> tuple[Tier, ...]:
-    return tuple(values)
+    return tuple_of(values, Tier, "tiers")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class TierGroup:
     """Tiers over one qualifying currency. ``cumulative``: points earned since joining count
@@ -73,6 +75,7 @@ class TierGroup:
                 raise ValidationError(("tiers",), values, f"duplicate tier {name}")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class TriggerRule:
     """One currency a trigger promotion accrues or redeems.
@@ -98,9 +101,10 @@ class TriggerRule:
 
 
 def _rules(values: Iterable[TriggerRule]) -> tuple[TriggerRule, ...]:
-    return tuple(values)
+    return tuple_of(values, TriggerRule, "rules")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class TriggerPromotion:
     """A promotion fired by a scenario or an API call rather than by an order."""

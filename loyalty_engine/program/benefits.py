@@ -15,7 +15,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import not_blank
-from ..validators import of_type, one_of, optional
+from ..validators import of_type, one_of, optional, tuple_of, typed
 
 AccrualBase = Literal["base", "discounted", "paid"]
 Selection = Literal["cheapest", "most_expensive"]
@@ -57,6 +57,7 @@ _NON_NEGATIVE = _decimal_in(Decimal(0), None)
 # --- discounts ---------------------------------------------------------------------------------
 
 
+@typed
 @attrs.frozen
 class PercentOff:
     """``percent`` off each selected line, rounded per line by the program's rounding mode."""
@@ -65,6 +66,7 @@ class PercentOff:
     kind = "percent"
 
 
+@typed
 @attrs.frozen
 class AmountOffItem:
     """``amount`` off every item of each selected line."""
@@ -73,6 +75,7 @@ class AmountOffItem:
     kind = "amount_per_item"
 
 
+@typed
 @attrs.frozen
 class AmountOffOrder:
     """``amount`` off the order, allocated to selected lines by headroom (largest remainder)."""
@@ -81,6 +84,7 @@ class AmountOffOrder:
     kind = "amount_per_order"
 
 
+@typed
 @attrs.frozen
 class FixedPrice:
     """Each selected item costs ``price`` (never raises a price already below it)."""
@@ -89,6 +93,7 @@ class FixedPrice:
     kind = "fixed_price"
 
 
+@typed
 @attrs.frozen
 class BuyXGetY:
     """Of every ``buy + get`` selected items, the ``get`` chosen by ``select`` get ``percent`` off.
@@ -108,6 +113,7 @@ class BuyXGetY:
     kind = "buy_x_get_y"
 
 
+@typed
 @attrs.frozen
 class Step:
     """One rung of a tiered discount: from order total ``min_total``, ``percent`` off."""
@@ -117,7 +123,7 @@ class Step:
 
 
 def _steps(values: Iterable[Step]) -> tuple[Step, ...]:
-    return tuple(sorted(values, key=lambda step: step.min_total))
+    return tuple(sorted(tuple_of(values, Step, "steps"), key=lambda step: step.min_total))
 
 
 def _distinct_steps(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -129,6 +135,7 @@ def _distinct_steps(instance: object, attribute: attrs.Attribute[Any], value: ob
         raise ValidationError(("steps",), [str(t) for t in totals], "min_total repeats")
 
 
+@typed
 @attrs.frozen
 class TieredPercent:
     """The highest step whose ``min_total`` the order total reaches sets the percent."""
@@ -151,7 +158,11 @@ Discount: TypeAlias = (
 def _multipliers(
     value: Mapping[str, Decimal] | Iterable[tuple[str, Decimal]],
 ) -> tuple[tuple[str, Decimal], ...]:
-    pairs = value.items() if isinstance(value, Mapping) else value
+    pairs: object = list(value.items()) if isinstance(value, Mapping) else value
+    if not isinstance(pairs, list | tuple) or not all(
+        isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs
+    ):
+        raise ValidationError(("tier_multipliers",), value, "must map tier names to decimals")
     return tuple(sorted(pairs))
 
 
@@ -170,6 +181,7 @@ def _tier_multipliers() -> Any:
     return attrs.field(default=(), converter=_multipliers, validator=_check_multipliers)
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class AccruePercent:
     """``percent`` of the accrual base, in points of ``currency``, rounded down."""
@@ -181,6 +193,7 @@ class AccruePercent:
     kind = "percent"
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class AccruePerSpend:
     """``points`` for every full ``per`` of money in the accrual base."""
@@ -193,6 +206,7 @@ class AccruePerSpend:
     kind = "per_spend"
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class AccrueFixed:
     """``points`` per qualifying order, spread over the selected lines by base price."""
@@ -206,6 +220,7 @@ class AccrueFixed:
 Accrual: TypeAlias = AccruePercent | AccruePerSpend | AccrueFixed
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Redeem:
     """Lets the customer pay with points of ``currency`` (every currency when omitted).
@@ -218,6 +233,7 @@ class Redeem:
     kind = "redeem"
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class IssueCodes:
     """At commit, take ``count`` codes from pool ``pool_id``."""
@@ -242,6 +258,7 @@ def _template(instance: object, attribute: attrs.Attribute[Any], value: object) 
             )
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Message:
     """A text shown to the customer; ``{accrued}`` etc. are filled in, nothing else is."""

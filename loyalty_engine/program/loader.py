@@ -27,7 +27,7 @@ from ..errors import Path as ErrorPath
 from ..errors import ValidationError, ValidationErrors
 from ..money import parse_decimal
 from ..parse import json_document, toml_document
-from ..validators import instant
+from ..validators import checked, instant
 from .benefits import BENEFITS, TYPE_OF, Benefit
 from .program import Program
 from .promotion import BUILTIN_CHOICES, Promotion
@@ -44,6 +44,7 @@ class _Missing:
 MISSING = _Missing()
 
 
+@checked
 def load_program(path: str | os.PathLike[str], *, choices: Iterable[str] = ()) -> Program:
     """A program from a ``.toml`` or ``.json`` file; errors name the file or the key path."""
     file = Path(path)
@@ -67,6 +68,7 @@ def load_program(path: str | os.PathLike[str], *, choices: Iterable[str] = ()) -
     return program_from_dict(data, choices=choices)
 
 
+@checked
 def program_from_dict(data: object, *, choices: Iterable[str] = ()) -> Program:
     """A program from a plain document; every problem is reported at once, with its path."""
     errors: list[ValidationError] = []
@@ -236,6 +238,7 @@ class _Reader:
 # --- back to a document ------------------------------------------------------------------------
 
 
+@checked
 def program_to_dict(program: Program) -> dict[str, object]:
     """The program as a plain document (the file format), defaults left out."""
     out = _write(program)

@@ -16,9 +16,9 @@ import attrs
 
 from ..conditions import is_line_filter
 from ..errors import ValidationError, ValidationErrors
-from ..model import Line, PointsCurrency, PointsRef
+from ..model import Line, PointsCurrency, PointsRef, to_texts
 from ..money import Remainder, Rounding
-from ..validators import of_type, one_of
+from ..validators import of_type, one_of, tuple_of, typed
 from .accounts import TierGroup, TriggerPromotion
 from .benefits import AccrualBase, Message, Redeem
 from .index import PromotionIndex
@@ -30,6 +30,7 @@ ROOT = "root"  # the id of the implicit top-level group
 MAX_GROUP_DEPTH = 16  # groups under groups; arbitration recurses through them
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Settings:
     """Program-wide choices; the top-level group's arbitration is one line of config here."""
@@ -71,10 +72,19 @@ class Settings:
 def _categories(
     value: Mapping[str, Iterable[str]] | Iterable[tuple[str, frozenset[str]]],
 ) -> tuple[tuple[str, frozenset[str]], ...]:
-    pairs = value.items() if isinstance(value, Mapping) else value
-    return tuple(sorted((key, frozenset(cats)) for key, cats in pairs))
+    pairs: object = list(value.items()) if isinstance(value, Mapping) else value
+    if not isinstance(pairs, list | tuple) or not all(
+        isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs
+    ):
+        raise ValidationError(("products",), value, "must map names to lists of categories")
+    out = tuple(sorted((key, to_texts(cats, key)) for key, cats in pairs))
+    for key, cats in out:
+        if not all(isinstance(c, str) and c for c in cats):
+            raise ValidationError((key,), sorted(cats, key=str), "must be a list of strings")
+    return out
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Catalog:
     """Product and SKU → categories; a line's categories are the union of both and its own."""
@@ -100,25 +110,26 @@ class Catalog:
 
 
 def _currencies(values: Iterable[PointsCurrency]) -> tuple[PointsCurrency, ...]:
-    return tuple(values)
+    return tuple_of(values, PointsCurrency, "currencies")
 
 
 def _groups(values: Iterable[Group]) -> tuple[Group, ...]:
-    return tuple(values)
+    return tuple_of(values, Group, "groups")
 
 
 def _promotions(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
-    return tuple(values)
+    return tuple_of(values, Promotion, "promotions")
 
 
 def _tier_groups(values: Iterable[TierGroup]) -> tuple[TierGroup, ...]:
-    return tuple(values)
+    return tuple_of(values, TierGroup, "tier_groups")
 
 
 def _triggers(values: Iterable[TriggerPromotion]) -> tuple[TriggerPromotion, ...]:
-    return tuple(values)
+    return tuple_of(values, TriggerPromotion, "triggers")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Program:
     """Everything a calculation needs besides the order, the member and the time."""

@@ -12,7 +12,7 @@ import attrs
 from ..conditions import Condition
 from ..errors import ValidationError
 from ..model import aware, not_blank, optional_text
-from ..validators import of_type, one_of
+from ..validators import of_type, one_of, tuple_of, typed
 from .benefits import TYPE_OF, Benefit, PromotionType
 
 Choice = str  # "stack" | "priority" | "best_for_customer" | "best_for_merchant" | a plugged-in name
@@ -22,7 +22,7 @@ Scope = Literal["order", "line"]
 
 
 def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
-    return tuple(values)
+    return tuple_of(values, Condition, "conditions")
 
 
 def _choice(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -30,6 +30,7 @@ def _choice(instance: object, attribute: attrs.Attribute[str], value: object) ->
         raise ValidationError(("choice",), value, f"must be one of {BUILTIN_CHOICES} or a name")
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Group:
     """Promotions that compete: ``choice`` says who wins, ``scope`` whether per line or order.
@@ -52,6 +53,7 @@ class Group:
         return (-self.priority, self.id)
 
 
+@typed
 @attrs.frozen(kw_only=True)
 class Promotion:
     """One promotion of a program; ``type`` follows from the benefit's class."""
