@@ -17,8 +17,18 @@ from typing import Literal, TypeAlias
 import attrs
 
 from .errors import ValidationError
-from .model import Fields, Member, Order, PromoCode, aware, not_blank, to_texts
-from .money import CONTEXT, exponent
+from .model import (
+    MAX_COUNT,
+    MAX_LINES,
+    Fields,
+    Member,
+    Order,
+    PromoCode,
+    aware,
+    not_blank,
+    to_texts,
+)
+from .money import CONTEXT, MAX_MAJOR_DIGITS, exponent
 from .validators import one_of, typed
 
 Basis = Literal["base", "current"]
@@ -157,7 +167,11 @@ class PromoCodeEntered:
 def _bounds(
     instance: LineCount | ItemCount, attribute: attrs.Attribute[int | None], value: int | None
 ) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+    if value is not None and (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_COUNT * MAX_LINES
+    ):
         raise ValidationError((attribute.name,), value, "must be a non-negative integer")
 
 
@@ -203,6 +217,8 @@ class ItemCount:
 def _amount(instance: object, attribute: attrs.Attribute[Decimal | None], value: object) -> None:
     if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
         raise ValidationError((attribute.name,), value, "must be a non-negative decimal")
+    if value is not None and value.adjusted() >= MAX_MAJOR_DIGITS:
+        raise ValidationError((attribute.name,), value, f"must be below 10^{MAX_MAJOR_DIGITS}")
 
 
 @typed
@@ -254,7 +270,9 @@ class Dates:
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
-    if not isinstance(values, list | tuple | set | frozenset):
+    if not isinstance(values, list | tuple | set | frozenset) or not all(
+        type(d) is int for d in values
+    ):
         raise ValidationError(("days",), values, "must be ISO weekdays 1..7")
     days = frozenset(values)
     if not days or any(isinstance(d, bool) or d not in range(1, 8) for d in days):

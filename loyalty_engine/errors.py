@@ -55,8 +55,8 @@ def render_path(path: Path) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN.fullmatch(part):
+            out += f"[{show(part)}]"
+        elif isinstance(part, str) and _PLAIN.fullmatch(part):
             out += f".{part}" if out else part
         else:
             out += f"[{show(part)}]"

@@ -68,7 +68,9 @@ def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
 
 def to_texts(values: Iterable[str], name: str) -> frozenset[str]:
     """Converter body: a frozenset of strings; a bare string (a forgotten list) is refused."""
-    if not isinstance(values, list | tuple | set | frozenset):
+    if not isinstance(values, list | tuple | set | frozenset) or not all(
+        isinstance(v, str | int | bool | None) for v in values
+    ):  # hashable scalars; the field's validator names a non-string one
         raise ValidationError((name,), values, "must be a list of strings")
     return frozenset(values)
 

@@ -20,6 +20,7 @@ from typing import Literal
 import attrs
 
 from .errors import Path, ValidationError
+from .validators import checked
 
 # ISO 4217 minor-unit exponents of the active codes; everything not listed below uses 2.
 _EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
@@ -174,6 +175,7 @@ class Money:
         object.__setattr__(self, "_minor", minor)
 
     @classmethod
+    @checked
     def parse(cls, value: object, currency: str, path: Path = ()) -> Money:
         """Money from wire text such as ``"139999.00"``; every error names ``path``."""
         places = exponent(currency, (*path[:-1], "currency") if path else ("currency",))

@@ -12,7 +12,7 @@ from typing import Literal
 
 import attrs
 
-from .model import aware, not_blank, to_texts
+from .model import aware, identifier, not_blank, to_texts
 from .validators import one_of, tuple_of, typed
 
 
@@ -39,7 +39,7 @@ def _used(values: Iterable[str]) -> frozenset[str]:
 class CodePool:
     """``codes``: still to hand out, in order; ``used``: codes customers have redeemed."""
 
-    pool_id: int
+    pool_id: int = attrs.field(validator=identifier)
     name: str = attrs.field(validator=not_blank)
     reuse: Literal["single", "multiple"] = attrs.field(
         default="single", validator=one_of(("single", "multiple"))

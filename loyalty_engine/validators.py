@@ -204,5 +204,9 @@ def _check(
             value = kwargs[name]
         else:
             continue
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        if (
+            not isinstance(value, kinds)
+            or (isinstance(value, bool) and bool not in kinds)
+            or (isinstance(value, str) and str not in kinds)  # a str is a Sequence, not a list
+        ):
             raise ValidationError((name,), value, f"must be {_names(kinds)}")

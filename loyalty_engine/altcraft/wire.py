@@ -37,6 +37,10 @@ def read_json_file(path: str | os.PathLike[str]) -> object:
         if size > MAX_BYTES:
             raise ValidationError((file.name,), size, f"larger than {MAX_BYTES} bytes")
         return read_json(file.read_bytes(), source=file.name)
+    except ValidationError:
+        raise
+    except ValueError:  # a NUL byte or a lone surrogate in the path
+        raise ValidationError((file.name,), str(file), "cannot read: not a valid path") from None
     except OSError as error:
         raise ValidationError((file.name,), str(file), f"cannot read: {error.strerror}") from None
 

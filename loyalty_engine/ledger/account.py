@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 import attrs
 
-from ..errors import LedgerError, ValidationError
+from ..errors import LedgerError, ValidationError, show
 from ..model import Balance, PointsCurrency
 from ..money import to_units
-from ..validators import checked, instant, of_type
+from ..validators import checked, instant, of_type, tuple_of
 from .journal import Journal, Kind, Transaction
 from .lots import FAR, Lot, Lots
 
@@ -95,7 +95,7 @@ class Account:
         reproduce exactly (edited, lost or reordered rows) raises ``LedgerError``.
         """
         account = cls.open(profile_id, currency)
-        stored = tuple(rows)
+        stored = tuple_of(list(rows), Transaction, "rows")
         i = 0
         while i < len(stored):
             account, produced = _redo(account, stored, i)
@@ -129,6 +129,8 @@ class Account:
     @checked
     def expiring(self, start: dt.datetime, end: dt.datetime, *, now: dt.datetime) -> Decimal:
         """Points that expire in [start, end], both ends included, as the account stands at now."""
+        instant(start, ("date_from",))
+        instant(end, ("date_to",))
         if end < start:
             raise ValidationError(("date_to",), end.isoformat(), "is before date_from")
         draft = _Draft(self, now)
@@ -160,7 +162,7 @@ class Account:
         """The row with this id (an int) or ``transaction_eid`` (a str)."""
         row = self.journal.get(ref) if isinstance(ref, int) else self.journal.by_eid(ref)
         if row is None:
-            raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {ref!r}")
+            raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {show(ref)}")
         return row
 
     @checked

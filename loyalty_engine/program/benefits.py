@@ -15,6 +15,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import not_blank
+from ..money import MAX_MAJOR_DIGITS
 from ..validators import of_type, one_of, optional, tuple_of, typed
 
 AccrualBase = Literal["base", "discounted", "paid"]
@@ -25,12 +26,15 @@ def _decimal_in(low: Decimal, high: Decimal | None, *, low_open: bool = False) -
     """Validator: a finite Decimal in [low, high] (or (low, high] when ``low_open``)."""
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        ok = isinstance(value, Decimal) and value.is_finite()
+        ok = (
+            isinstance(value, Decimal) and value.is_finite() and value.adjusted() < MAX_MAJOR_DIGITS
+        )
         if ok:
             assert isinstance(value, Decimal)
             ok = (value > low if low_open else value >= low) and (high is None or value <= high)
         if not ok:
-            span = f"{'(' if low_open else '['}{low}..{high if high is not None else '∞'}]"
+            top = f"{high}]" if high is not None else f"10^{MAX_MAJOR_DIGITS})"
+            span = f"{'(' if low_open else '['}{low}..{top}"
             raise ValidationError((attribute.name,), value, f"must be a decimal in {span}")
 
     return check

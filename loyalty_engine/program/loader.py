@@ -27,7 +27,7 @@ from ..errors import Path as ErrorPath
 from ..errors import ValidationError, ValidationErrors
 from ..money import parse_decimal
 from ..parse import json_document, toml_document
-from ..validators import checked, instant
+from ..validators import checked, instant, tuple_of
 from .benefits import BENEFITS, TYPE_OF, Benefit
 from .program import Program
 from .promotion import BUILTIN_CHOICES, Promotion
@@ -55,6 +55,8 @@ def load_program(path: str | os.PathLike[str], *, choices: Iterable[str] = ()) -
         raw = file.read_bytes()
     except OSError as error:
         raise ValidationError(source, str(file), f"cannot read: {error.strerror}") from None
+    except ValueError:  # a NUL byte or a lone surrogate in the path
+        raise ValidationError(source, str(file), "cannot read: not a valid path") from None
     if len(raw) > MAX_BYTES:
         raise ValidationError(source, len(raw), f"larger than {MAX_BYTES} bytes")
     try:
@@ -73,7 +75,7 @@ def program_from_dict(data: object, *, choices: Iterable[str] = ()) -> Program:
     """A program from a plain document; every problem is reported at once, with its path."""
     errors: list[ValidationError] = []
     program = _Reader(errors).read(Program, data, ())
-    allowed = set(BUILTIN_CHOICES) | set(choices)
+    allowed = set(BUILTIN_CHOICES) | set(tuple_of(list(choices), str, "choices"))
     if isinstance(program, Program):
         named = [(("settings", "choice"), program.settings.choice)] + [
             (("groups", i, "choice"), g.choice) for i, g in enumerate(program.groups)
