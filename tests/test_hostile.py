@@ -216,7 +216,7 @@ def test_a_naive_or_text_now_is_a_validation_error(now: object) -> None:
     for bad in (now, None):
         with pytest.raises(le.ValidationError, match="now: must be a timezone-aware datetime"):
             account.accrue(Decimal(1), now=bad)  # type: ignore[arg-type]
-    with pytest.raises(le.ValidationError, match="activation(_date)?: must be a timezone-aware"):
+    with pytest.raises(le.ValidationError, match=r"activation(_date)?: must be a timezone-aware"):
         account.accrue(Decimal(1), now=NOW, activation=now)  # type: ignore[arg-type]
 
 
