@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,13 +33,13 @@ from .engine import calculate
 from .errors import LedgerError, RuleError, ValidationError
 from .ledger.journal import Transaction
 from .ledger.members import Membership
-from .model import MAX_POINTS, Order, PointsCurrency, PointsRef
+from .model import MAX_POINTS, Order, PointsCurrency, PointsRef, not_blank
 from .money import MAX_MAJOR_DIGITS, Money, exponent, to_units
 from .pools import CodePool
 from .program.benefits import PromotionType
 from .program.program import Program
 from .result import AppliedPromotion, CalculatedOrder, CodeState, MessageOut
-from .validators import checked, tuple_of, typed
+from .validators import checked, one_of, tuple_of, typed
 
 _MONEY_TYPES = ("discount", "accrue_points", "redeem_points")
 
@@ -48,8 +49,8 @@ _MONEY_TYPES = ("discount", "accrue_points", "redeem_points")
 class RequestedPromotion:
     """A promotion as the customer saw it; a field left ``None`` is not compared."""
 
-    type: PromotionType
-    external_id: str
+    type: PromotionType = attrs.field(validator=one_of(typing.get_args(PromotionType)))
+    external_id: str = attrs.field(validator=not_blank)
     amount: Money | None = None
     points: Decimal | None = None
     currency: PointsRef | None = None
@@ -210,6 +211,7 @@ def commit(
         raise LedgerError(
             f"order {order.external_id!r} was committed before: pass its stored result"
         )
+    pools = tuple_of(list(pools), CodePool, "pools")
     by_pool = {p.pool_id: p for p in pools}
     if len(by_pool) != len(pools):
         raise ValidationError(("pools",), [p.pool_id for p in pools], "duplicate pool_id")

@@ -276,7 +276,7 @@ def _weekdays(values: Iterable[int]) -> frozenset[int]:
         raise ValidationError(("days",), values, "must be ISO weekdays 1..7")
     days = frozenset(values)
     if not days or any(isinstance(d, bool) or d not in range(1, 8) for d in days):
-        raise ValidationError(("days",), sorted(days, key=str), "must be ISO weekdays 1..7")
+        raise ValidationError(("days",), values, "must be ISO weekdays 1..7")
     return days
 
 

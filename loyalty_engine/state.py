@@ -43,7 +43,13 @@ class State:
 @checked
 def load_state(path: str | os.PathLike[str], program: Program) -> State:
     """Read a state file; a missing file is an empty state."""
-    if not Path(path).exists():
+    try:
+        exists = Path(path).exists()
+    except (OSError, ValueError):
+        raise ValidationError(
+            (str(path)[:80],), str(path), "cannot read: not a valid path"
+        ) from None
+    if not exists:
         return State()
     return state_from_dict(read_json_file(path), program)
 

@@ -85,6 +85,9 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(key, value, "must be an integer")
             return None
+        if not -(2**63) <= value < 2**63:
+            self.fail(key, value, "must be a 64-bit integer")
+            return None
         return value
 
     def money_text(self, key: str, *, required: bool = False) -> str | None:

@@ -200,6 +200,8 @@ class Account:
         ``temp_timeout_sec`` the accrual is held: nothing is spendable until it is committed."""
         units = self._units(amount)
         instant(now, ("now",))
+        if temp_timeout_sec is not None:
+            _timeout(temp_timeout_sec)  # checked before it is written into the fingerprint
         for name, moment in (("activation_date", activation), ("expiration_date", expiration)):
             if moment is not None:
                 instant(moment, (name,))
@@ -265,6 +267,8 @@ class Account:
         """Spend active points, soonest-expiring first. A held redemption (``temp_timeout_sec``)
         takes the points at once; its commit makes it final, its rollback gives them back."""
         units = self._units(amount)
+        if temp_timeout_sec is not None:
+            _timeout(temp_timeout_sec)  # checked before it is written into the fingerprint
         asked = _ask(
             "redeem",
             self.currency.of_units(units),

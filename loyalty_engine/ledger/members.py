@@ -23,7 +23,7 @@ from typing import Literal
 import attrs
 
 from ..errors import LedgerError, ValidationError
-from ..model import Member, PointsRef
+from ..model import Member, PointsRef, to_texts
 from ..program.accounts import Tier, TierGroup
 from ..program.program import Program
 from ..validators import checked, tuple_of
@@ -108,8 +108,8 @@ class Membership:
             profile_id=self.profile_id,
             balances={a.currency.eid: a.balance(now) for a in self.accounts},
             tier=self.tier(program),
-            segments=frozenset(segments),
-            tags=frozenset(tags),
+            segments=to_texts(list(segments), "segments"),
+            tags=to_texts(list(tags), "tags"),
         )
 
 

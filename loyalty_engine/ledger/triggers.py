@@ -16,6 +16,7 @@ import attrs
 
 from ..errors import LedgerError, ValidationError
 from ..model import PointsRef
+from ..money import plain_number
 from ..program.accounts import TriggerPromotion, TriggerRule
 from ..program.program import Program
 from ..validators import checked
@@ -107,8 +108,8 @@ def apply_trigger(
 
 
 def _amount(rule: TriggerRule, amount: Decimal | None) -> Decimal:
-    if amount is not None and not isinstance(amount, Decimal):
-        raise ValidationError(("amount",), amount, "must be a Decimal")
+    if amount is not None and (not isinstance(amount, Decimal) or not plain_number(amount)):
+        raise ValidationError(("amount",), amount, "must be a finite Decimal")
     if amount is None:
         if rule.static_amount is None:
             raise ValidationError(("amount",), None, "required: the rule has no static_amount")

@@ -139,11 +139,10 @@ class _Reader:
         if kind is dt.datetime:
             return self.moment(value, path)
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            try:
-                return kind(value)
-            except ValueError:
-                names = [m.value for m in kind]
+            names = [m.value for m in kind]
+            if not isinstance(value, str) or value not in names:  # our enums are words
                 return self.fail(path, value, f"must be one of {names}")
+            return kind(value)
         raise TypeError(f"no reader for {kind!r}")  # pragma: no cover - a programming error
 
     def moment(self, value: object, path: ErrorPath) -> object:
@@ -153,7 +152,7 @@ class _Reader:
             except ValueError:
                 return self.fail(path, value, "must be an ISO-8601 date-time")
         if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-            return self.fail(path, str(value), "must be a date-time with an offset (…Z)")
+            return self.fail(path, value, "must be a date-time with an offset (…Z)")
         try:
             return instant(value, path)
         except ValidationError as error:
@@ -218,8 +217,8 @@ class _Reader:
         raw = data.get("benefit")
         if not isinstance(raw, Mapping):
             return self.fail((*path, "benefit"), raw, "must be a table / object")
-        name = raw.get("kind", _SINGLE_KIND.get(str(kind)))
-        cls = BENEFITS.get((str(kind), str(name)))
+        name = raw.get("kind", _SINGLE_KIND.get(kind))
+        cls = BENEFITS.get((kind, name)) if isinstance(name, str) else None
         if cls is None:
             kinds = sorted(k for t, k in BENEFITS if t == kind)
             return self.fail((*path, "benefit", "kind"), name, f"must be one of {kinds}")
@@ -231,7 +230,8 @@ class _Reader:
             return self.fail(path, "…", f"conditions nested deeper than {MAX_DEPTH}")
         if not isinstance(value, Mapping):
             return self.fail(path, value, "must be a table / object with a kind")
-        cls = KINDS.get(str(value.get("kind")))
+        kind = value.get("kind")
+        cls = KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
             return self.fail((*path, "kind"), value.get("kind"), f"must be one of {sorted(KINDS)}")
         return self.instance(cls, value, path, depth + 1)

@@ -12,6 +12,7 @@ import attrs
 from ..conditions import Condition
 from ..errors import ValidationError
 from ..model import aware, not_blank, optional_text
+from ..money import MAX_MAJOR_DIGITS
 from ..validators import of_type, one_of, tuple_of, typed
 from .benefits import TYPE_OF, Benefit, PromotionType
 
@@ -90,6 +91,7 @@ class Promotion:
             not isinstance(self.max_amount, Decimal)
             or not self.max_amount.is_finite()
             or self.max_amount <= 0
+            or self.max_amount.adjusted() >= MAX_MAJOR_DIGITS
         ):
             raise ValidationError(("max_amount",), self.max_amount, "must be a positive decimal")
         if self.max_amount is not None and self.type not in ("discount", "accrue_points"):
