@@ -11,7 +11,8 @@ JSON's ``\\uXXXX`` escapes, so most snippets are the same text in both languages
 
 Modes: ``LOYALTY_FUZZ=deep`` runs every path × every value; the default is a deterministic
 sample that keeps CI to seconds. ``LOYALTY_FUZZ_SEED=N`` draws another sample and
-``LOYALTY_FUZZ_EXTRA=N`` enlarges it (N more random mutations per document).
+``LOYALTY_FUZZ_EXTRA=N`` enlarges it (N more random mutations per document);
+``LOYALTY_FUZZ_SHARD=k/n`` runs the k-th of n slices of a deep run (one per core).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pytest
 
@@ -38,6 +39,7 @@ from loyalty_engine.errors import render_path
 DEEP = os.environ.get("LOYALTY_FUZZ", "").lower() == "deep"
 SEED = int(os.environ.get("LOYALTY_FUZZ_SEED", "0"))
 EXTRA = int(os.environ.get("LOYALTY_FUZZ_EXTRA", "12"))  # sampled mutations beyond one per value
+SHARD = os.environ.get("LOYALTY_FUZZ_SHARD", "")  # "k/n": the k-th of n processes of a deep run
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 TIME_LIMIT = 5.0  # seconds per case: a hang detector, not a benchmark
@@ -49,6 +51,7 @@ MANY = 100_000
 MANY_KEYS = MANY if DEEP else 20_000  # 100,000 custom fields take ~90 s today; CI stays short
 
 DocPath = tuple[str | int, ...]
+T = TypeVar("T")
 
 
 # --- the catalogue -----------------------------------------------------------------------------
@@ -246,11 +249,19 @@ def mutations(doc: Document) -> list[Mutation]:
     return out
 
 
+def shard(cases: list[T]) -> list[T]:
+    """This process's share of a deep run split over processes (``LOYALTY_FUZZ_SHARD=k/n``)."""
+    if not SHARD:
+        return cases
+    k, n = (int(part) for part in SHARD.split("/"))
+    return cases[k - 1 :: n]
+
+
 def sample(every: list[Mutation], salt: str) -> list[Mutation]:
     """The CI sample (deterministic): each value at one random path, then ``EXTRA`` random
     mutations of any kind (removals and renamed keys included)."""
     if DEEP:
-        return every
+        return shard(every)
     rng = random.Random(f"{SEED}:{salt}")
     by_value: dict[str, list[Mutation]] = {}
     for m in every:

@@ -28,7 +28,18 @@ from typing import Any
 
 import attrs
 import pytest
-from hostile import DEEP, EXAMPLES, SEED, TIME_LIMIT, Report, bounded, describe, mutate, paths
+from hostile import (
+    DEEP,
+    EXAMPLES,
+    SEED,
+    TIME_LIMIT,
+    Report,
+    bounded,
+    describe,
+    mutate,
+    paths,
+    shard,
+)
 
 import loyalty_engine as le
 from loyalty_engine import conditions as c
@@ -528,7 +539,9 @@ def attempt(
 
 
 def _sampled(items: list[Any], salt: str, keep: int) -> list[Any]:
-    if DEEP or len(items) <= keep:
+    if DEEP:
+        return shard(items)
+    if len(items) <= keep:
         return items
     return random.Random(f"{SEED}:{salt}").sample(items, keep)
 
