@@ -20,7 +20,7 @@ import attrs
 
 from ..commit import CommitResult, CommitStatus, Requested, RequestedLine, RequestedPromotion
 from ..errors import ValidationError, ValidationErrors
-from ..model import Order, PointsCurrency, PointsRef
+from ..model import Order, PointsCurrency
 from ..money import Money, parse_decimal
 from ..program.benefits import BENEFITS
 from ..validators import checked
@@ -108,7 +108,7 @@ def _promotions(reader: Reader, currency: str) -> list[RequestedPromotion]:
             info = Reader.of(item.data["points_info"], (*item.path, "points_info"), item.errors)
             if info is not None:
                 iid, eid = info.integer("points_currency_iid"), info.text("points_currency_eid")
-                ref = PointsRef(iid, eid) if iid is not None or eid is not None else None
+                ref = info.points_ref(iid, eid) if iid is not None or eid is not None else None
                 raw = info.number("amount", required=True)
                 try:  # "0" is compared like any amount; only a missing one is not
                     if raw is not None:

@@ -21,7 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 import attrs
 
 from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, ValidationErrors
-from ..model import MAX_LINES, Line, Order, PointsCurrency, PointsRef, PromoCode, RedeemRequest
+from ..model import MAX_LINES, Line, Order, PointsCurrency, PromoCode, RedeemRequest
 from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
 from ..validators import checked
@@ -162,7 +162,10 @@ def _redeem(item: Reader) -> RedeemRequest | None:
     except ValidationError as error:
         item.errors.append(error)
         return None
-    request = item.build(RedeemRequest, PointsRef(iid, eid), value)
+    ref = item.points_ref(iid, eid)
+    if ref is None:
+        return None
+    request = item.build(RedeemRequest, ref, value)
     return request if isinstance(request, RedeemRequest) else None
 
 

@@ -15,7 +15,7 @@ from pathlib import Path as FilePath
 import attrs
 
 from ..errors import Path, ValidationError
-from ..model import Fields
+from ..model import Fields, PointsRef
 from ..parse import json_document
 from ..validators import checked, instant
 
@@ -162,6 +162,16 @@ class Reader:
         except ValidationError as error:
             self.errors.append(error.at(*self.path, key))
             return Fields()
+
+    def points_ref(self, iid: int | None, eid: str | None) -> PointsRef | None:
+        """A currency reference; its errors named by the wire keys (``points_currency_eid``)."""
+        try:
+            return PointsRef(iid, eid)
+        except ValidationError as error:
+            key = error.path[0] if error.path else "eid"
+            self.fail(key if str(key).startswith("points_") else f"points_currency_{key}",
+                      error.value, error.reason)  # fmt: skip
+            return None
 
     def build(self, make: object, *args: object, **kwargs: object) -> object:
         """Call a value constructor, turning its (relative-path) errors into document errors."""
