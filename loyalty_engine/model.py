@@ -29,6 +29,7 @@ MAX_LINES = 10_000  # far above any real cart; hostile carts fail fast instead o
 MAX_COUNT = 1_000_000
 MAX_TEXT = 256  # identifiers, codes, names
 MAX_FIELDS = 1_000  # custom fields of one order or line
+INT64 = range(-(2**63), 2**63)  # numeric ids and wire integers
 MAX_POINTS_PRECISION = 6
 MAX_POINTS = 10**MAX_MAJOR_DIGITS  # of one currency, like money: beyond is hostile
 
@@ -51,7 +52,7 @@ def decimal(instance: object, attribute: attrs.Attribute[Any], value: object) ->
 
 def identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Numeric ids (``iid``, ``pool_id``, ``line_number``) are 64-bit integers, as on the wire."""
-    if value is not None and (type(value) is not int or not -(2**63) <= value < 2**63):
+    if value is not None and (type(value) is not int or value not in INT64):
         raise ValidationError((attribute.name,), value, "must be a 64-bit integer")
 
 

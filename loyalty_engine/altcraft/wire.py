@@ -15,11 +15,12 @@ from pathlib import Path as FilePath
 import attrs
 
 from ..errors import Path, ValidationError
-from ..model import Fields, PointsRef
+from ..model import INT64, Fields, PointsRef
 from ..parse import json_document
 from ..validators import checked, instant
 
 MAX_BYTES = 10 * 1024 * 1024
+_WIRE_KEYS: dict[str | int, str] = {"iid": "points_currency_iid", "eid": "points_currency_eid"}
 
 
 def read_json(text: str | bytes, *, source: str) -> object:
@@ -85,7 +86,7 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(key, value, "must be an integer")
             return None
-        if not -(2**63) <= value < 2**63:
+        if value not in INT64:
             self.fail(key, value, "must be a 64-bit integer")
             return None
         return value
@@ -168,9 +169,8 @@ class Reader:
         try:
             return PointsRef(iid, eid)
         except ValidationError as error:
-            key = error.path[0] if error.path else "eid"
-            self.fail(key if str(key).startswith("points_") else f"points_currency_{key}",
-                      error.value, error.reason)  # fmt: skip
+            key = _WIRE_KEYS.get(error.path[0], error.path[0])
+            self.fail(key, error.value, error.reason)
             return None
 
     def build(self, make: object, *args: object, **kwargs: object) -> object:
