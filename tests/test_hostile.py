@@ -464,3 +464,13 @@ def test_an_eid_retry_compares_amounts_by_value() -> None:
     later = dt.datetime(2026, 2, 18, 16, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
     spent = first.account.redeem(Decimal(1), now=later, eid="t2", description="x")
     assert spent.account.redeem(Decimal("1.00"), now=later, eid="t2", description="x").replayed
+
+
+@pytest.mark.parametrize("eid", ["", " "])
+def test_a_blank_redeem_currency_is_named_by_its_wire_path(eid: str) -> None:
+    """The deep fuzz run: the error said ``eid:`` (PointsRef's own field), not the wire path."""
+    request = copy.deepcopy(json.loads((EXAMPLES / "showcase" / "request.json").read_text()))
+    request["data"]["redeem_points"][0]["points_currency_eid"] = eid
+    with pytest.raises(le.ValidationError) as raised:
+        parse_preorder_request(request)
+    assert str(raised.value).startswith("data.redeem_points[0].points_currency_eid: ")
