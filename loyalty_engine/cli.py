@@ -1,9 +1,11 @@
-"""``loyalty-engine``: preorder calculation and order commit from the command line.
+"""``loyalty-engine``: preorder calculation, order commit and the store, from the command line.
 
-The clock is never read: the time comes from ``--now`` or the request's ``data.create_time``.
-Bad input exits with status 2 and one line on stderr naming the field path and the bad value.
-``commit`` keeps members, code pools and committed orders in a JSON state file, written
-atomically; an ``outdated`` commit leaves it untouched.
+Time: ``--now`` when given; otherwise a preorder is calculated at the request's
+``data.create_time`` and a commit is dated by the clock (promotions are judged at the order's
+``create_time`` either way). Bad input exits with status 2 and one line on stderr naming the
+field path and the bad value; so do a member not found and a conflict. The member comes from
+the store (``--db`` SQLite or ``--state`` JSON), the same for preorder and commit, or for a
+quick stateless preorder from ``--member MEMBER.json``.
 """
 
 from __future__ import annotations
@@ -16,19 +18,28 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-import attrs
-
 from .altcraft.commit import parse_commit_request, render_commit_response
 from .altcraft.preorder import PreorderRequest, parse_preorder_request, render_preorder_response
 from .altcraft.wire import read_json_file
-from .commit import CommitStatus, commit
 from .documents import load_member
 from .engine import calculate
 from .errors import LoyaltyError, ValidationError, ValidationErrors
 from .model import Member
+from .pools import CodePool
 from .program import Program, load_program
 from .result import CalculatedOrder
-from .state import load_state, save_state
+from .store import (
+    MAX_STATE_BYTES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    Effects,
+    JsonFileStore,
+    SqliteStore,
+    Store,
+    to_document,
+)
+from .store.service import commit_order, member_at
+from .store.transfer import check, import_document
 from .validators import instant
 
 PROG = "loyalty-engine"
@@ -44,28 +55,60 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("request", help="preorder request JSON (seed 003 shape)")
         command.add_argument("--program", required=True, help="program TOML or JSON")
-        command.add_argument("--member", help="member JSON; without it the customer is a guest")
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--member", help="member JSON, for a stateless preorder")
+        _store_options(where)
         command.add_argument("--now", help="calculation time, ISO-8601 with offset")
-    text = "confirm an order (preorder_commit): print the response, update the state file"
+    text = "confirm an order (preorder_commit): print the response, update the store"
     command = commands.add_parser("commit", help=text, description=text)
     command.add_argument("request", help="preorder_commit request JSON (seed 004 shape)")
     command.add_argument("--program", required=True, help="program TOML or JSON")
-    command.add_argument("--state", required=True, help="state JSON (created if missing)")
-    command.add_argument("--now", help="commit time, ISO-8601 with offset")
+    _store_options(command.add_mutually_exclusive_group(required=True))
+    command.add_argument("--now", help="commit time, ISO-8601 with offset (default: the clock)")
+    text = "the store: create it, load members and pools, export it, check every account"
+    db = commands.add_parser("db", help=text, description=text)
+    jobs = db.add_subparsers(dest="job", required=True)
+    for job, text, program in (
+        ("init", "create the database (or migrate it to this version's schema)", False),
+        ("import", "load members and code pools (import file or state file)", True),
+        ("export", "print the whole store in the state-file format", False),
+        ("check", "replay every account; exit 1 naming each row that does not replay", True),
+    ):
+        command = jobs.add_parser(job, help=text, description=text)
+        if job == "import":
+            command.add_argument("file", help="import JSON (examples/import.json) or a state file")
+        if program:
+            command.add_argument("--program", required=True, help="program TOML or JSON")
+        _store_options(command.add_mutually_exclusive_group(required=True))
+        if job == "import":
+            command.add_argument("--now", help="import time, ISO-8601 (default: the clock)")
     return parser
 
 
+def _store_options(group: argparse._MutuallyExclusiveGroup) -> None:
+    group.add_argument("--db", help="SQLite store (created if missing)")
+    group.add_argument("--state", help="JSON state file (created if missing)")
+
+
+def _store(args: argparse.Namespace) -> Store | None:
+    if getattr(args, "db", None):
+        return SqliteStore(args.db)
+    if getattr(args, "state", None):
+        return JsonFileStore(args.state)
+    return None
+
+
+def _clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _now(args: argparse.Namespace, default: dt.datetime | None) -> dt.datetime:
-    now = default
-    if args.now is not None:
-        try:
-            now = dt.datetime.fromisoformat(args.now)
-        except ValueError:
-            raise ValidationError(("--now",), args.now, "must be ISO-8601") from None
-    if now is None:
-        raise ValidationError(("--now",), None, "required when the request has no create_time")
+    if args.now is None:
+        return default if default is not None else _clock()
     try:
-        return instant(now, ())
+        return instant(dt.datetime.fromisoformat(args.now), ())
+    except ValueError:
+        raise ValidationError(("--now",), args.now, "must be ISO-8601 with an offset") from None
     except ValidationError as error:
         raise ValidationError(("--now",), args.now, error.reason) from None
 
@@ -73,30 +116,26 @@ def _now(args: argparse.Namespace, default: dt.datetime | None) -> dt.datetime:
 def _commit(args: argparse.Namespace) -> dict[str, object]:
     program = load_program(args.program)
     request = parse_commit_request(read_json_file(args.request))
-    now = _now(args, request.order.create_time)
-    state = load_state(args.state, program)
-    stored = state.orders.get(request.external_id)
-    if stored is not None:  # a replay: the stored answer, and nothing else happens
-        data = stored.get("data")
+    now = _now(args, None) if args.now is not None else _clock
+    store = _store(args)
+    assert store is not None
+    try:
+        done = commit_order(store, program, request.order, request.requested,
+                            match=request.match, now=now,
+                            render=render_commit_response)  # fmt: skip
+    finally:
+        store.close()
+    response = dict(done.response)
+    if done.result is None:  # a replay: the stored answer, and nothing else happens
+        data = response.get("data")
         assert isinstance(data, dict)
-        return {**stored, "data": {**data, "processing_target": "processed"}}
-    membership = state.members.get(request.profile_id) if request.profile_id else None
-    result = commit(program, request.order, request.requested, membership=membership, now=now,
-                    pools=state.pools)  # fmt: skip
-    response = render_commit_response(result)
-    if result.status is CommitStatus.SUCCESS:
-        members = dict(state.members)
-        if result.membership is not None:
-            members[result.membership.profile_id] = result.membership
-        orders = {**state.orders, request.external_id: response}
-        save_state(args.state, attrs.evolve(state, members=members, pools=result.pools,
-                                            orders=orders))  # fmt: skip
+        response["data"] = {**data, "processing_target": "processed"}
     return response
 
 
 def _preorder(args: argparse.Namespace) -> dict[str, object]:
     request, member, result = _run(args)
-    profile = request.profile_id or (member.profile_id if member else None)
+    profile = member.profile_id if member else request.profile_id
     return render_preorder_response(result, profile_id=profile)
 
 
@@ -107,13 +146,62 @@ def _explain(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> tuple[PreorderRequest, Member | None, CalculatedOrder]:
     program: Program = load_program(args.program)
     request = parse_preorder_request(read_json_file(args.request))
-    member = load_member(args.member) if args.member else None
-    if member and request.profile_id and member.profile_id != request.profile_id:
-        raise ValidationError(
-            ("--member", "profile_id"), member.profile_id, f"request is for {request.profile_id}"
-        )
     now = _now(args, request.order.create_time)
-    return request, member, calculate(program, request.order, member, now=now)
+    member: Member | None = None
+    pools: tuple[CodePool, ...] = ()
+    store = _store(args)
+    if store is not None:
+        try:
+            member = member_at(store, program, request.match, now)
+            pools = store.pools()
+        finally:
+            store.close()
+    elif args.member:
+        member = load_member(args.member)
+        if request.profile_id and member.profile_id != request.profile_id:
+            raise ValidationError(
+                ("--member", "profile_id"),
+                member.profile_id,
+                f"request is for {request.profile_id}",
+            )
+    return request, member, calculate(program, request.order, member, now=now, pools=pools)
+
+
+def _db(args: argparse.Namespace) -> dict[str, object] | str:
+    store = _store(args)
+    assert store is not None
+    try:
+        if args.job == "init":
+            if isinstance(store, JsonFileStore):
+                store.apply(Effects())  # writes the empty document when there is none
+            version = SCHEMA_VERSION if isinstance(store, SqliteStore) else SCHEMA
+            return {"store": os.fspath(args.db or args.state), "schema_version": version}
+        if args.job == "export":
+            return to_document(store)
+        program = load_program(args.program)
+        if args.job == "import":
+            done = import_document(store, program, read_json_file(args.file, limit=MAX_STATE_BYTES),
+                                   now=_now(args, None))  # fmt: skip
+            return {"members": done.members, "skipped": list(done.skipped), "pools": done.pools,
+                    "orders": done.orders}  # fmt: skip
+        problems = check(store, program)
+        if problems:
+            raise _Problems(problems)
+        return f"ok: {sum(1 for _ in store.profiles())} member(s), every account replays"
+    finally:
+        store.close()
+
+
+def _schema(store: Store) -> int:
+    from .store.document import SCHEMA
+    from .store.sqlite import SCHEMA_VERSION
+
+    return SCHEMA_VERSION if isinstance(store, SqliteStore) else SCHEMA
+
+
+class _Problems(Exception):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = problems
 
 
 def _table(result: CalculatedOrder) -> str:
@@ -158,6 +246,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, object] | str]] = 
     "preorder": _preorder,
     "explain": _explain,
     "commit": _commit,
+    "db": _db,
 }
 
 
@@ -169,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("; ".join(str(e) for e in errors.errors))
     except LoyaltyError as error:
         return _fail(str(error))
+    except _Problems as found:  # db check: every problem, one line each, then exit 1
+        for problem in found.problems:
+            _write(sys.stderr, f"{PROG}: {_printable(problem)}")
+        return 1
     if not isinstance(out, str):  # JSON escapes what a non-Unicode stdout cannot show
         unicode = (sys.stdout.encoding or "utf-8").lower().replace("-", "").startswith("utf")
         out = json.dumps(out, indent=2, ensure_ascii=not unicode)

@@ -9,18 +9,26 @@ apply unasked are delivered anyway (they cost nothing; seed 004 shows an unreque
 single-use promo code that was used meanwhile is a difference too. Any difference → ``outdated``
 with the list of differences and no effects at all.
 
-Otherwise the effects, in this order: the redemption and the accrual transactions (one per
+Otherwise the effects (``Effects``: what to store, with the account versions it was computed on),
+in this order: the redemption and the accrual transactions (one per
 currency and promotion, ``transaction_eid`` = ``order:<external_id>:<type>:<promotion>``, so a
 repeated commit can never post twice), qualification points for currencies with a
 ``money_ratio`` (on the final total paid in money), codes taken from the pools, entered single-use
 codes marked used, and the messages. ``points_changes`` reports each touched currency's total
-balance after the order.
+balance after the order. The committed order is recorded with a fingerprint of its request
+(order, confirmation and profile): the same ``external_id`` replays only for the same request;
+another body or another member is a ``ConflictError``, never someone else's stored answer.
+
+Time: promotions are judged at the order's ``create_time`` (``calculate`` does), the ledger is
+dated ``now``, the moment of the commit, so orders may be committed in any order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -30,8 +38,8 @@ import attrs
 
 from .arbitration import Picker
 from .engine import calculate
-from .errors import LedgerError, RuleError, ValidationError
-from .ledger.journal import Transaction
+from .errors import ConflictError, LedgerError, RuleError, ValidationError
+from .ledger.effects import Effects, OrderRecord
 from .ledger.members import Membership
 from .model import MAX_POINTS, Order, PointsCurrency, PointsRef, not_blank
 from .money import MAX_MAJOR_DIGITS, Money, exponent, to_units
@@ -172,7 +180,7 @@ class CommitResult:
     points_changes: tuple[PointsChange, ...] = ()
     issued: tuple[IssuedCodes, ...] = ()
     messages: tuple[MessageOut, ...] = ()
-    effects: tuple[Transaction, ...] = ()  # rows to store; empty when outdated or replayed
+    effects: Effects = attrs.Factory(Effects)  # what to store; nothing when outdated or replayed
     membership: Membership | None = None  # the member after the order (unchanged if no effects)
     pools: tuple[CodePool, ...] = ()  # every pool passed in, after the order
 
@@ -194,14 +202,22 @@ def commit(
     """Confirm ``order`` as ``requested`` for ``membership`` (``None`` = a guest) at ``now``.
 
     ``committed`` holds the results stored for earlier commits, by order external_id: a replay
-    returns the stored result as ``processed`` with no new effects.
+    of the same request returns the stored result as ``processed`` with no new effects; another
+    request under a committed external_id raises ``ConflictError``.
     """
+    profile = membership.profile_id if membership is not None else None
+    signed = fingerprint(order, requested, profile)
     stored = (committed or {}).get(order.external_id)
     if stored is not None and stored.status is CommitStatus.SUCCESS:
+        record = stored.effects.order
+        if record is None or record.fingerprint != signed:
+            raise ConflictError(
+                f"order {order.external_id!r} was committed with another request or member"
+            )
         return attrs.evolve(
             stored,
             processing_target=Target.PROCESSED,
-            effects=(),
+            effects=Effects(),
             membership=membership,
             pools=tuple(pools),
         )
@@ -220,8 +236,8 @@ def commit(
         if membership is not None
         else None
     )
-    result = calculate(program, order, member, now=now, pickers=pickers)
-    differences = compare(requested, result) + _used_codes(result, by_pool)
+    result = calculate(program, order, member, now=now, pickers=pickers, pools=pools)
+    differences = compare(requested, result)
     if differences:
         return CommitResult(
             external_id=order.external_id,
@@ -232,17 +248,19 @@ def commit(
             membership=membership,
             pools=tuple(pools),
         )
-    effects: list[Transaction] = []
+    before = membership
     changes: list[PointsChange] = []
     if membership is not None:
-        membership, effects, changes = _post(program, result, membership, now)
-    issued = []
+        membership, changes = _post(program, result, membership, now)
+    issued, taken, used = [], [], []
     for wanted in result.codes_to_issue:
         pool = by_pool.get(wanted.pool_id)
         codes: tuple[str, ...] = ()
         if pool is not None:
             pool, codes = pool.issue(wanted.count, now)
             by_pool[wanted.pool_id] = pool
+            if pool.reuse == "single":
+                taken += [(pool.pool_id, code) for code in codes]
         issued.append(
             IssuedCodes(
                 external_id=wanted.external_id,
@@ -257,6 +275,15 @@ def commit(
         pool = by_pool.get(status.pool_id) if status.pool_id is not None else None
         if status.state is CodeState.APPLIED and pool is not None:
             by_pool[pool.pool_id] = pool.use(status.code)
+            if pool.reuse == "single":
+                used.append((pool.pool_id, status.code))
+    written = Effects.between(before, membership) if membership is not None else Effects()
+    effects = attrs.evolve(
+        written,
+        issued=tuple(taken),
+        used=tuple(used),
+        order=OrderRecord(external_id=order.external_id, profile_id=profile, fingerprint=signed),
+    )
     return CommitResult(
         external_id=order.external_id,
         status=CommitStatus.SUCCESS,
@@ -265,7 +292,7 @@ def commit(
         points_changes=tuple(changes),
         issued=tuple(issued),
         messages=result.messages,
-        effects=tuple(effects),
+        effects=effects,
         membership=membership,
         pools=tuple(by_pool[p.pool_id] for p in pools),
     )
@@ -362,15 +389,6 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _used_codes(result: CalculatedOrder, pools: Mapping[int, CodePool]) -> tuple[Difference, ...]:
-    out = []
-    for i, status in enumerate(result.promo_codes):
-        pool = pools.get(status.pool_id) if status.pool_id is not None else None
-        if status.state is CodeState.APPLIED and pool is not None and not pool.accepts(status.code):
-            out.append(Difference(f"promocodes[{i}]", status.code, "already used"))
-    return tuple(out)
-
-
 def _posted(program: Program, membership: Membership, external_id: str) -> bool:
     """Whether the ledger already holds this order's transactions."""
     tags = [f"order:{external_id}:qualify"] + [
@@ -383,7 +401,7 @@ def _posted(program: Program, membership: Membership, external_id: str) -> bool:
 
 def _post(
     program: Program, result: CalculatedOrder, membership: Membership, now: dt.datetime
-) -> tuple[Membership, list[Transaction], list[PointsChange]]:
+) -> tuple[Membership, list[PointsChange]]:
     """The order's points transactions: redemptions first, then accruals, per currency.
 
     Points are summed as integer units of each currency's precision: no Decimal arithmetic.
@@ -398,7 +416,6 @@ def _post(
         key = (applied.currency.eid, applied.type, applied.external_id)
         units, _ = moves.get(key, (0, None))
         moves[key] = (units + _units(applied.points, applied.currency), applied.expiration_date)
-    effects: list[Transaction] = []
     touched: dict[str, tuple[int, int]] = {}
     common: dict[str, Any] = dict(now=now, source_type="order", source_id=external_id)
     for (eid, kind, promotion), (units, expires) in sorted(
@@ -414,7 +431,6 @@ def _post(
                 points, eid=tag, promotion=promotion, expiration=expires, **common
             )
         membership = membership.with_account(posting.account)
-        effects += posting.effects
         accrued, redeemed = touched.get(eid, (0, 0))
         touched[eid] = (
             (accrued, redeemed + units) if kind == "redeem_points" else (accrued + units, redeemed)
@@ -433,7 +449,6 @@ def _post(
             **common,
         )
         membership = membership.with_account(posting.account)
-        effects += posting.effects
         accrued, redeemed = touched.get(currency.eid, (0, 0))
         touched[currency.eid] = (accrued + units, redeemed)
     account_of = {a.currency.eid: a for a in membership.accounts}
@@ -446,7 +461,7 @@ def _post(
         )
         for eid, (accrued, redeemed) in sorted(touched.items())
     ]
-    return membership, effects, changes
+    return membership, changes
 
 
 def _units(points: Decimal, currency: PointsCurrency) -> int:
@@ -467,3 +482,34 @@ def _qualifying(paid: Money, currency: PointsCurrency) -> int:
             f"{paid} worth 10^{MAX_MAJOR_DIGITS} points or more"
         )
     return units
+
+
+@checked
+def fingerprint(order: Order, requested: Requested, profile_id: str | None) -> str:
+    """A digest of the request: the same order, confirmation and member give the same text.
+
+    Sets are sorted and times compared in UTC, so it is stable across processes and machines.
+    """
+    text = json.dumps(_canonical((order, requested, profile_id)), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """``value`` as JSON data, the same for equal values."""
+    if attrs.has(type(value)):
+        names = [f.name for f in attrs.fields(type(value))]  # type: ignore[arg-type]
+        return [type(value).__name__, *(_canonical(getattr(value, name)) for name in names)]
+    if isinstance(value, frozenset | set):
+        return sorted((_canonical(v) for v in value), key=json.dumps)
+    if isinstance(value, Mapping):
+        return sorted([str(k), _canonical(v)] for k, v in value.items())
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    assert value is None or isinstance(value, str | int | bool), type(value)
+    return value

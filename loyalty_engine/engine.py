@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 
+import attrs
+
 from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
 from .conditions import Facts
 from .errors import RuleError
@@ -26,6 +28,7 @@ from .pipeline.accrue import AccrueStage
 from .pipeline.cart import Cart, Record, Slot
 from .pipeline.discount import DiscountStage
 from .pipeline.redeem import Redemption, redeem
+from .pools import CodePool
 from .program.index import order_keys
 from .program.program import Program
 from .program.promotion import Promotion
@@ -33,11 +36,13 @@ from .result import (
     AppliedPromotion,
     CalculatedLine,
     CalculatedOrder,
+    CodeState,
+    CodeStatus,
     PointsSummary,
     Status,
     TraceEntry,
 )
-from .validators import checked, instant
+from .validators import checked, instant, tuple_of
 
 _WIRE_ORDER = {"discount": 0, "accrue_points": 1, "redeem_points": 2}  # as the seeds list them
 
@@ -50,21 +55,44 @@ def calculate(
     *,
     now: dt.datetime,
     pickers: Mapping[str, Picker] | None = None,
+    pools: Sequence[CodePool] = (),
 ) -> CalculatedOrder:
     """Apply ``program`` to ``order`` for ``member`` (``None`` = a guest) at ``now``.
 
     Promotions are judged at the order's ``create_time`` when it has one, else at ``now``.
-    ``pickers`` plugs in arbitration choices by name. Nothing is stored; the same input always
-    gives the same output.
+    ``pickers`` plugs in arbitration choices by name. With the code ``pools``, an entered code
+    its pool no longer accepts (a single-use code used already) unlocks nothing and is
+    ``not_applicable``, as commit will find. Nothing is stored; the same input always gives the
+    same output.
     """
     instant(now, ("now",))
     chosen = {**PICKERS, **(pickers or {})}
     check_pickers(program, chosen)
+    by_pool = {pool.pool_id: pool for pool in tuple_of(list(pools), CodePool, "pools")}
+    spent = [
+        code
+        for code in order.promo_codes
+        if code.pool_id in by_pool and not by_pool[code.pool_id].accepts(code.code)
+    ]
+    usable = attrs.evolve(order, promo_codes=[c for c in order.promo_codes if c not in spent])
     categories = tuple(program.catalog.categories(line) for line in order.lines)
-    positions = program.index.candidates(order_keys(order, member, categories))
+    positions = program.index.candidates(order_keys(usable, member, categories))
     candidates = [program.promotions[i] for i in positions]
-    explain = partial(_explain, program, order, member, now, chosen, categories)
-    return _run(program, order, member, now, chosen, categories, candidates, explain)[1]
+    explain = partial(_explain, program, usable, member, now, chosen, categories)
+    result = _run(program, usable, member, now, chosen, categories, candidates, explain)[1]
+    if not spent:
+        return result
+    statuses = iter(result.promo_codes)
+    return attrs.evolve(
+        result,
+        order=order,
+        promo_codes=tuple(
+            CodeStatus(code=c.code, pool_id=c.pool_id, state=CodeState.NOT_APPLICABLE)
+            if c in spent
+            else next(statuses)
+            for c in order.promo_codes
+        ),
+    )
 
 
 def _explain(

@@ -118,3 +118,19 @@ class RuleError(LoyaltyError, ValueError):
 
 class LedgerError(LoyaltyError, ValueError):
     """A points-account operation that is not allowed in the account's current state."""
+
+
+class ConflictError(LoyaltyError, RuntimeError):
+    """The store moved on since the operation read it (or an id is taken): nothing was applied.
+
+    Reload and retry (``store.transact`` does it), never overwrite.
+    """
+
+
+class NotFoundError(LoyaltyError, LookupError):
+    """What the request names does not exist (a member by its matching fields, an order)."""
+
+
+class StoreError(LoyaltyError, OSError):
+    """A store cannot be opened, read or written: a missing or read-only place, another schema
+    version, a tampered or truncated file. The message names what and where."""

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from .commit import CommitResult, CommitStatus
 from .errors import LedgerError, ValidationError
 from .ledger.account import CancelPolicy
-from .ledger.journal import Kind, Transaction
+from .ledger.journal import Kind
 from .ledger.members import Change, Membership
 from .model import PointsCurrency
 from .money import to_units
@@ -86,7 +86,7 @@ def reverse(
             _, done_units = amounts.get(key, (applied.currency, 0))
             share = units * k1 // n - units * k0 // n
             amounts[key] = (applied.currency, done_units + share)
-    effects: list[Transaction] = []
+    start = membership
     for (currency, kind, promotion), (points_currency, units) in sorted(amounts.items()):
         if not units:
             continue
@@ -114,5 +114,4 @@ def reverse(
             description=f"order {committed.external_id} refunded",
         )
         membership = membership.with_account(posting.account)
-        effects += posting.effects
-    return Change(membership=membership, effects=tuple(effects))
+    return Change.of(start, membership)

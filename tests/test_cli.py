@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -108,12 +109,24 @@ def test_several_errors_share_the_one_line(
     assert "promotions[0].type" in line and "currencies[0].precision" in line
 
 
-def test_time_is_never_read_from_the_clock(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_without_now_or_create_time_the_clock_is_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without --now and without create_time the command refuses to guess."""
-    line = bad(tmp_path, capsys, "preorder", *ARGS[:-2])
-    assert "--now" in line
+    """The edge defaults to the clock: the same answer as --now at the clock's time."""
+    assert main(["preorder", *ARGS]) == 0
+    pinned = capsys.readouterr().out
+    moment = dt.datetime(2026, 2, 18, 13, tzinfo=dt.UTC)
+    monkeypatch.setattr("loyalty_engine.cli._clock", lambda: moment)
+    assert main(["preorder", *ARGS[:-2]]) == 0
+    assert capsys.readouterr().out == pinned
+
+    def stopped() -> dt.datetime:
+        raise LookupError("the clock was read")
+
+    monkeypatch.setattr("loyalty_engine.cli._clock", stopped)
+    with pytest.raises(LookupError):
+        main(["preorder", *ARGS[:-2]])
+    assert main(["preorder", *ARGS]) == 0  # --now: the clock is not read
 
 
 def test_member_must_match_the_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

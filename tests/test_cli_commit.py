@@ -20,8 +20,12 @@ def state(tmp_path: Path) -> Path:
     return target
 
 
+NOW = "2026-02-18T13:05:00Z"  # the commit, five minutes after the order's create_time
+
+
 def commit(capsys: pytest.CaptureFixture[str], request: Path, state: Path) -> dict[str, object]:
-    argv = ["commit", str(request), "--program", str(HERE / "program.toml"), "--state", str(state)]
+    argv = ["commit", str(request), "--program", str(HERE / "program.toml"), "--state", str(state),
+            "--now", NOW]  # fmt: skip
     assert main(argv) == 0
     out: dict[str, object] = json.loads(capsys.readouterr().out)
     return out
@@ -86,10 +90,10 @@ def test_an_outdated_commit_lists_differences_and_writes_nothing(
     assert state.read_bytes() == before
 
 
-def test_a_missing_state_file_starts_empty_and_the_member_is_a_guest(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def guest_request(tmp_path: Path) -> Path:
+    """Seed 004 without a profile: the discount and the codes, no points."""
     request = json.loads((HERE / "request.json").read_text())
+    del request["profile_id"]
     for line in request["data"]["lines"]:
         line["requested_promotions"] = [p for p in line["requested_promotions"]
                                         if p["type"] == "discount"]  # fmt: skip
@@ -98,13 +102,52 @@ def test_a_missing_state_file_starts_empty_and_the_member_is_a_guest(
     request["data"]["final_total_price"] = "2750.00"
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
+    return path
+
+
+def test_a_missing_state_file_starts_empty_and_an_explicit_guest_commits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """No profile_id, email or phone: a guest, who moves no points; the order is stored."""
     state = tmp_path / "new" / "state.json"
     state.parent.mkdir()
-    data = commit(capsys, path, state)["data"]
+    data = commit(capsys, guest_request(tmp_path), state)["data"]
     assert data["status"] == "success" and data["points_changes"] == []  # type: ignore[index]
     assert data["issued_promocodes"][0]["missing"] == 1  # type: ignore[index]
-    assert json.loads(state.read_text())["members"] == {}
-    assert [p.name for p in state.parent.iterdir()] == ["state.json"]  # no temp file left
+    saved = json.loads(state.read_text())
+    assert saved["members"] == {} and saved["orders"]["order_12345"]["profile_id"] is None
+    assert sorted(p.name for p in state.parent.iterdir()) == ["state.json", "state.json.lock"]
+
+
+def test_a_member_not_found_is_an_error_not_a_guest(
+    capsys: pytest.CaptureFixture[str], state: Path, tmp_path: Path
+) -> None:
+    """A profile the store does not know: exit 2, nothing written."""
+    request = json.loads((HERE / "request.json").read_text())
+    request["profile_id"] = "nobody"
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    before = state.read_bytes()
+    argv = ["commit", str(path), "--program", str(HERE / "program.toml"), "--state", str(state),
+            "--now", NOW]  # fmt: skip
+    assert main(argv) == 2
+    assert "member not found (profile_id 'nobody')" in capsys.readouterr().err
+    assert state.read_bytes() == before
+
+
+def test_another_member_replaying_an_order_gets_a_conflict_not_its_response(
+    capsys: pytest.CaptureFixture[str], state: Path, tmp_path: Path
+) -> None:
+    """The stored answer (with its balance) goes only to the same request from the same member."""
+    commit(capsys, HERE / "request.json", state)
+    before = state.read_bytes()
+    argv = ["commit", str(guest_request(tmp_path)), "--program", str(HERE / "program.toml"),
+            "--state", str(state), "--now", NOW]  # fmt: skip
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "'order_12345' was committed with another request or member" in captured.err
+    assert state.read_bytes() == before
 
 
 def test_a_tampered_state_file_is_refused(capsys: pytest.CaptureFixture[str], state: Path) -> None:
@@ -112,18 +155,6 @@ def test_a_tampered_state_file_is_refused(capsys: pytest.CaptureFixture[str], st
     saved["members"]["696e304f547840a7286619e0"]["transactions"][0]["balance_after"] = "99999"
     state.write_text(json.dumps(saved))
     argv = ["commit", str(HERE / "request.json"), "--program", str(HERE / "program.toml"),
-            "--state", str(state)]  # fmt: skip
+            "--state", str(state), "--now", NOW]  # fmt: skip
     assert main(argv) == 2
     assert "does not replay" in capsys.readouterr().err
-
-
-def test_a_commit_without_a_member_id_is_refused(
-    capsys: pytest.CaptureFixture[str], state: Path, tmp_path: Path
-) -> None:
-    request = json.loads((HERE / "request.json").read_text())
-    del request["profile_id"]
-    path = tmp_path / "request.json"
-    path.write_text(json.dumps(request))
-    argv = ["commit", str(path), "--program", str(HERE / "program.toml"), "--state", str(state)]
-    assert main(argv) == 2
-    assert "profile_id: one of profile_id, email or phone is required" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from ..errors import ValidationError, ValidationErrors
 from ..model import Order, PointsCurrency
 from ..money import Money, parse_decimal
 from ..program.benefits import BENEFITS
+from ..store.records import Match
 from ..validators import checked
 from .preorder import currency_fields, parse_preorder_request, points_text
 from .wire import Reader
@@ -32,12 +33,13 @@ TYPES = sorted({kind for kind, _ in BENEFITS})
 
 @attrs.frozen(kw_only=True)
 class CommitRequest:
+    """A parsed commit request; ``match`` is ``None`` for an explicit guest (no profile_id,
+    email or phone: the contract's commit has no ``matching`` key)."""
+
     external_id: str
     order: Order
     requested: Requested
-    profile_id: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    match: Match | None = None
     skip_triggers: bool = False
 
 
@@ -68,16 +70,12 @@ def parse_commit_request(data: object) -> CommitRequest:
     skip = top.data.get("skip_triggers", False)
     if not isinstance(skip, bool):
         top.fail("skip_triggers", skip, "must be true or false")
-    if not any(top.data.get(k) for k in ("profile_id", "email", "phone")):
-        top.fail("profile_id", None, "one of profile_id, email or phone is required")
     ValidationErrors.collect(errors)
     return CommitRequest(
         external_id=base.external_id,
         order=base.order,
         requested=requested,
-        profile_id=base.profile_id,
-        email=base.email,
-        phone=base.phone,
+        match=base.match,
         skip_triggers=bool(skip),
     )
 

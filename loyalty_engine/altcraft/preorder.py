@@ -24,6 +24,7 @@ from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, Vali
 from ..model import MAX_LINES, Line, Order, PointsCurrency, PromoCode, RedeemRequest
 from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
+from ..store.records import Match
 from ..validators import checked
 from .wire import Reader
 
@@ -33,14 +34,37 @@ ERROR_CODES: dict[type[LoyaltyError], int] = {ValidationError: 1, RuleError: 2, 
 
 @attrs.frozen(kw_only=True)
 class PreorderRequest:
-    """A parsed preorder request: who the customer is, and the order."""
+    """A parsed preorder request: who the customer is (``match``; ``None``: a guest), and the
+    order."""
 
     external_id: str
     order: Order
-    matching: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    profile_id: str | None = None
+    match: Match | None = None
+    profile_id: str | None = None  # as sent, whatever ``matching`` says
+
+
+def read_match(top: Reader, method: str | None) -> Match | None:
+    """The matching block: ``matching`` names the field to use; without it, the first given of
+    profile_id, email, phone. Neither: a guest."""
+    if method is None:
+        method = next((k for k in ("profile_id", "email", "phone") if top.data.get(k)), None)
+        if method is None:
+            return None
+    if method not in MATCHING:
+        top.fail("matching", method, f"must be one of {MATCHING}")
+        return None
+    key = "field_value" if method == "custom" else method
+    value = top.data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and method == "custom":
+        value = str(value)  # the docs allow a number for a custom field's value
+    if not isinstance(value, str) or not value.strip():
+        top.fail(key, value, f"required: matching is {method!r}")
+        return None
+    name = top.text("field_name", required=True) if method == "custom" else None
+    if method == "custom" and name is None:
+        return None
+    made = top.build(Match, method, value, field_name=name)
+    return made if isinstance(made, Match) else None
 
 
 @checked
@@ -52,20 +76,13 @@ def parse_preorder_request(data: object) -> PreorderRequest:
         ValidationErrors.collect(errors)
     assert top is not None
     external_id = top.text("external_id", required=True)
-    matching = top.text("matching")
-    if matching is not None and matching not in MATCHING:
-        top.fail("matching", matching, f"must be one of {MATCHING}")
+    match = read_match(top, top.text("matching"))
     body = Reader.of(top.data.get("data"), ("data",), errors)
     order = _order(body, external_id or "?") if body is not None else None
     ValidationErrors.collect(errors)
     assert order is not None and external_id is not None
     return PreorderRequest(
-        external_id=external_id,
-        order=order,
-        matching=matching,
-        email=top.text("email"),
-        phone=top.text("phone"),
-        profile_id=top.text("profile_id"),
+        external_id=external_id, order=order, match=match, profile_id=top.text("profile_id")
     )
 
 

@@ -23,21 +23,21 @@ MAX_BYTES = 10 * 1024 * 1024
 _WIRE_KEYS: dict[str | int, str] = {"iid": "points_currency_iid", "eid": "points_currency_eid"}
 
 
-def read_json(text: str | bytes, *, source: str) -> object:
+def read_json(text: str | bytes, *, source: str, limit: int = MAX_BYTES) -> object:
     """Parse JSON with Decimal numbers; oversized, malformed or hostile input is an error."""
-    if len(text) > MAX_BYTES:
-        raise ValidationError((source,), len(text), f"larger than {MAX_BYTES} bytes")
+    if len(text) > limit:
+        raise ValidationError((source,), len(text), f"larger than {limit} bytes")
     return json_document(text, source)
 
 
 @checked
-def read_json_file(path: str | os.PathLike[str]) -> object:
+def read_json_file(path: str | os.PathLike[str], *, limit: int = MAX_BYTES) -> object:
     file = FilePath(path)
     try:
         size = file.stat().st_size
-        if size > MAX_BYTES:
-            raise ValidationError((file.name,), size, f"larger than {MAX_BYTES} bytes")
-        return read_json(file.read_bytes(), source=file.name)
+        if size > limit:
+            raise ValidationError((file.name,), size, f"larger than {limit} bytes")
+        return read_json(file.read_bytes(), source=file.name, limit=limit)
     except ValidationError:
         raise
     except ValueError:  # a NUL byte or a lone surrogate in the path

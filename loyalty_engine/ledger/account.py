@@ -110,6 +110,11 @@ class Account:
 
     # --- queries ---------------------------------------------------------------------------
 
+    @property
+    def version(self) -> int:
+        """The last transaction id (0 for none): what a store compares before it appends."""
+        return self.journal.length
+
     @checked
     def balance(self, now: dt.datetime) -> Balance:
         """Total and active points at ``now`` (holds that timed out are rolled back first)."""

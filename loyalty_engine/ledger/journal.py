@@ -12,10 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from typing import Any
 
 import attrs
+
+from ..errors import Path, ValidationError, ValidationErrors
+from ..model import INT64, MAX_POINTS_PRECISION
+from ..money import parse_decimal
+from ..validators import instant
+
+ROW_SCHEMA = 1  # the version of the row format below; stores record it and refuse others
 
 
 class Kind(enum.Enum):
@@ -61,6 +69,35 @@ class Transaction:
     drawn: tuple[tuple[int, Decimal], ...] = ()  # a redemption's (lot id, points) taken
     earned_after: Decimal = Decimal(0)  # cumulative points earned, at its peak (tiers)
     request: str = attrs.field(default="", repr=False)  # the fingerprint an eid replay must match
+
+    def to_row(self) -> dict[str, object]:
+        """The row as JSON scalars (schema ``ROW_SCHEMA``): the history API's names, plus what
+        ``Account.replay`` needs. ``from_row`` is its inverse."""
+        return {key: encode(getattr(self, name)) for key, name, encode, _ in _CODEC}
+
+    @classmethod
+    def from_row(cls, data: object, path: Path = ()) -> Transaction:
+        """A row written by ``to_row``, checked strictly: every problem at once, with its path."""
+        if not isinstance(data, Mapping):
+            raise ValidationError(path, data, "must be an object (a transaction row)")
+        errors: list[ValidationError] = []
+        for key in sorted(set(data) - _KEYS, key=str):
+            errors.append(ValidationError((*path, key), data[key], "unknown key"))
+        fields: dict[str, Any] = {}
+        for key, name, _, decode in _CODEC:
+            try:
+                fields[name] = decode(data[key], (*path, key))
+            except KeyError:
+                errors.append(ValidationError((*path, key), None, "required"))
+            except ValidationError as error:
+                errors.append(error)
+        if not errors and fields["refers_to"] is None and fields["kind"] in _REFERRING:
+            errors.append(ValidationError((*path, "refers_to"), None, "required for this type"))
+        ValidationErrors.collect(errors)
+        try:
+            return cls(**fields)
+        except (TypeError, ValueError) as error:  # pragma: no cover - every field was checked
+            raise ValidationError(path, data, str(error)) from None
 
 
 class _Store:
@@ -135,3 +172,135 @@ def _index(store: _Store, row: Transaction) -> None:
         store.by_eid.setdefault(row.eid, row.id)
     if row.refers_to is not None:
         store.referrers.setdefault(row.refers_to, []).append(row.id)
+
+
+# --- the row codec: (row key, attribute, encode, decode), in the row's key order -----------------
+
+_REFERRING = (Kind.CANCELLATION, Kind.ROLLBACK, Kind.EXPIRATION)
+
+
+def moment_text(moment: dt.datetime | None) -> str | None:
+    """RFC 3339, UTC written ``Z`` as the platform's examples do."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _text(value: object, path: Path) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(path, value, "must be a string or null")
+    return value
+
+
+def _required_text(value: object, path: Path) -> str:
+    text = _text(value, path)
+    if not text:
+        raise ValidationError(path, value, "must be a non-empty string")
+    return text
+
+
+def _integer(value: object, path: Path) -> int | None:
+    if value is not None and (type(value) is not int or value not in INT64):
+        raise ValidationError(path, value, "must be a 64-bit integer or null")
+    return value
+
+
+def _id(value: object, path: Path) -> int:
+    number = _integer(value, path)
+    if number is None or number < 1:
+        raise ValidationError(path, value, "must be a positive integer")
+    return number
+
+
+def _moment(value: object, path: Path) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(path, value, "must be an ISO-8601 string or null")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(path, value, "must be ISO-8601 with an offset") from None
+    return instant(moment, path)
+
+
+def _required_moment(value: object, path: Path) -> dt.datetime:
+    moment = _moment(value, path)
+    if moment is None:
+        raise ValidationError(path, value, "required")
+    return moment
+
+
+def _points(value: object, path: Path) -> Decimal:
+    if not isinstance(value, str):
+        raise ValidationError(path, value, "must be a decimal string")
+    return parse_decimal(value, path, places=MAX_POINTS_PRECISION)
+
+
+def _kind(value: object, path: Path) -> Kind:
+    try:
+        return Kind(value)
+    except ValueError:
+        raise ValidationError(path, value, f"must be one of {[k.value for k in Kind]}") from None
+
+
+def _flag(value: object, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(path, value, "must be true or false")
+    return value
+
+
+def _drawn(value: object, path: Path) -> tuple[tuple[int, Decimal], ...]:
+    if not isinstance(value, list):
+        raise ValidationError(path, value, "must be a list of [lot id, points]")
+    out = []
+    for i, pair in enumerate(value):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValidationError((*path, i), pair, "must be [lot id, points string]")
+        out.append((_id(pair[0], (*path, i, 0)), _points(pair[1], (*path, i, 1))))
+    return tuple(out)
+
+
+def _request(value: object, path: Path) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(path, value, "must be a string")
+    return value
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _number_text(value: object) -> str:
+    assert isinstance(value, Decimal)
+    return format(value, "f")
+
+
+_Decode = Callable[[object, Path], Any]
+_CODEC: tuple[tuple[str, str, Callable[[Any], object], _Decode], ...] = (
+    ("transaction_id", "id", _same, _id),
+    ("transaction_eid", "eid", _same, _text),
+    ("profile_id", "profile_id", _same, _required_text),
+    ("points_currency_eid", "currency", _same, _required_text),
+    ("created_at", "at", moment_text, _required_moment),
+    ("transaction_type", "kind", lambda kind: kind.value, _kind),
+    ("amount", "amount", _number_text, _points),
+    ("delta", "delta", _number_text, _points),
+    ("balance_before", "balance_before", _number_text, _points),
+    ("balance_after", "balance_after", _number_text, _points),
+    ("temp", "temp", _same, _flag),
+    ("deadline", "deadline", moment_text, _moment),
+    ("activation_date", "activation", moment_text, _moment),
+    ("expiration_date", "expiration", moment_text, _moment),
+    ("refers_to", "refers_to", _same, _integer),
+    ("promo_eid", "promotion", _same, _text),
+    ("description", "description", _same, _text),
+    ("source_type", "source_type", _same, _text),
+    ("source_id", "source_id", _same, _text),
+    ("drawn", "drawn", lambda drawn: [[lot, format(p, "f")] for lot, p in drawn], _drawn),
+    ("earned_after", "earned_after", _number_text, _points),
+    ("request", "request", _same, _request),
+)
+_KEYS = frozenset(key for key, *_ in _CODEC)
+ROW_KEYS = tuple(key for key, *_ in _CODEC)

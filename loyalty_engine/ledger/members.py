@@ -28,6 +28,7 @@ from ..program.accounts import Tier, TierGroup
 from ..program.program import Program
 from ..validators import checked, tuple_of
 from .account import Account
+from .effects import Effects, Registration
 from .journal import Transaction
 
 RemovalPolicy = Literal["forfeit", "keep"]
@@ -55,6 +56,43 @@ class Membership:
     registered_at: dt.datetime
     accounts: tuple[Account, ...] = attrs.field(converter=_accounts)
     removed_at: dt.datetime | None = None
+
+    @classmethod
+    @checked
+    def from_rows(
+        cls,
+        program: Program,
+        profile_id: str,
+        rows: Iterable[Transaction],
+        *,
+        registered_at: dt.datetime,
+        removed_at: dt.datetime | None = None,
+    ) -> Membership:
+        """The member that stored ``rows`` describe: one account per program currency, each
+        rebuilt by ``Account.replay`` (which refuses rows that were altered or lost)."""
+        by_currency: dict[str, list[Transaction]] = {c.eid: [] for c in program.currencies}
+        for row in tuple_of(list(rows), Transaction, "rows"):
+            if row.profile_id != profile_id:
+                raise LedgerError(f"{profile_id}: row {row.id} belongs to {row.profile_id!r}")
+            if row.currency not in by_currency:
+                raise LedgerError(
+                    f"{profile_id}: row {row.id} is in points currency {row.currency!r}, "
+                    "which the program does not have"
+                )
+            by_currency[row.currency].append(row)
+        return cls(
+            profile_id=profile_id,
+            registered_at=registered_at,
+            removed_at=removed_at,
+            accounts=[
+                Account.replay(profile_id, currency, by_currency[currency.eid])
+                for currency in program.currencies
+            ],
+        )
+
+    @property
+    def registration(self) -> Registration:
+        return Registration(self.registered_at, self.removed_at)
 
     @checked
     def account(self, currency: str | PointsRef) -> Account:
@@ -115,10 +153,14 @@ class Membership:
 
 @attrs.frozen(kw_only=True)
 class Change:
-    """A member-level operation's outcome: the new membership and the rows to store."""
+    """A member-level operation's outcome: the new membership and what to store."""
 
     membership: Membership
-    effects: tuple[Transaction, ...] = ()
+    effects: Effects
+
+    @classmethod
+    def of(cls, before: Membership | None, after: Membership) -> Change:
+        return cls(membership=after, effects=Effects.between(before, after))
 
 
 @checked
@@ -140,23 +182,21 @@ def register(
     if membership.removed_at is not None:
         membership = attrs.evolve(membership, removed_at=None)
     have = {a.currency.eid for a in membership.accounts}
-    accounts, effects = list(membership.accounts), list[Transaction]()
+    accounts = list(membership.accounts)
     for currency in program.currencies:
         if currency.eid in have:
             continue
         account = Account.open(profile_id, currency)
         if currency.initial_balance > 0:
-            posting = account.accrue(
+            account = account.accrue(
                 currency.initial_balance,
                 now=now,
                 eid=f"registration:{currency.eid}",
                 description="initial balance",
                 source_type="registration",
-            )
-            account = posting.account
-            effects += posting.effects
+            ).account
         accounts.append(account)
-    return Change(membership=attrs.evolve(membership, accounts=accounts), effects=tuple(effects))
+    return Change.of(existing, attrs.evolve(membership, accounts=accounts))
 
 
 @checked
@@ -167,19 +207,14 @@ def remove(
     if policy not in ("forfeit", "keep"):
         raise ValidationError(("policy",), policy, "must be 'forfeit' or 'keep'")
     if membership.removed_at is not None:
-        return Change(membership=membership)  # removing twice changes nothing
-    accounts, effects = list[Account](), list[Transaction]()
+        return Change.of(membership, membership)  # removing twice changes nothing
+    accounts = list[Account]()
     for account in membership.accounts:
         empty = account.balance(now).total == 0 and not any(account.held(now))
         if policy == "forfeit" and not empty:
-            posting = account.forfeit(now=now, description="member removed")
-            account = posting.account
-            effects += posting.effects
+            account = account.forfeit(now=now, description="member removed").account
         accounts.append(account)
-    return Change(
-        membership=attrs.evolve(membership, accounts=accounts, removed_at=now),
-        effects=tuple(effects),
-    )
+    return Change.of(membership, attrs.evolve(membership, accounts=accounts, removed_at=now))
 
 
 def _reached_at(account: Account, threshold: Decimal, since: dt.datetime) -> dt.datetime | None:

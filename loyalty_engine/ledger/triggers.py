@@ -21,7 +21,6 @@ from ..program.accounts import TriggerPromotion, TriggerRule
 from ..program.program import Program
 from ..validators import checked
 from .account import MAX_PAGE
-from .journal import Transaction
 from .members import Change, Membership
 
 Side = Literal["accrual", "redeem"]
@@ -86,7 +85,7 @@ def apply_trigger(
         rules = tuple(r for r in rules if program.currencies_by_eid[r.currency].matches(currency))
     if not rules:
         raise ValidationError(("points_currency",), str(currency), f"no {side} rule for it")
-    effects: list[Transaction] = []
+    before = membership
     for rule in rules:
         account = membership.account(rule.currency)
         points = _amount(rule, amount)
@@ -103,8 +102,7 @@ def apply_trigger(
         else:
             posting = account.redeem(points, **common)
         membership = membership.with_account(posting.account)
-        effects += posting.effects
-    return Change(membership=membership, effects=tuple(effects))
+    return Change.of(before, membership)
 
 
 def _amount(rule: TriggerRule, amount: Decimal | None) -> Decimal:

@@ -1,0 +1,50 @@
+"""Stores: where members, their ledger rows, code pools and committed orders are kept.
+
+The contract (``Store``, ``ConflictError``, the row codecs ``Transaction.to_row`` /
+``from_row``) and three implementations: ``MemoryStore``, ``JsonFileStore`` (one JSON file)
+and ``SqliteStore``. ``commit_order`` and ``transact`` are the service loop with retries.
+"""
+
+from ..errors import ConflictError, NotFoundError, StoreError
+from ..ledger.effects import AccountWrite, Effects, MemberWrite, OrderRecord, Registration
+from .document import SCHEMA, read_document, to_document
+from .jsonfile import MAX_STATE_BYTES, JsonFileStore
+from .memory import MemoryStore
+from .protocol import Store
+from .records import Match, Profile, StoredMember
+from .service import ATTEMPTS, Committed, commit_order, load, locate, member_at, transact
+from .sqlite import SCHEMA_VERSION, SqliteStore
+from .transfer import Imported, check, import_document
+
+__all__ = [
+    "ATTEMPTS",
+    "MAX_STATE_BYTES",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "AccountWrite",
+    "Committed",
+    "ConflictError",
+    "Effects",
+    "Imported",
+    "JsonFileStore",
+    "Match",
+    "MemberWrite",
+    "MemoryStore",
+    "NotFoundError",
+    "OrderRecord",
+    "Profile",
+    "Registration",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoredMember",
+    "check",
+    "commit_order",
+    "import_document",
+    "load",
+    "locate",
+    "member_at",
+    "read_document",
+    "to_document",
+    "transact",
+]

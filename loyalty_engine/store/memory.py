@@ -1,0 +1,68 @@
+"""The in-memory store: for tests, what-if runs and services that keep state elsewhere.
+
+Safe under threads: reads and ``apply`` take one lock, so two threads committing for one member
+see the same conflicts two processes would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from ..ledger.effects import Effects, OrderRecord
+from ..pools import CodePool
+from .records import Match, Profile, StoredMember
+from .tables import Tables
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._tables = Tables()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def over(cls, tables: Tables) -> MemoryStore:
+        """A store on these tables (the JSON store reads and changes its file's tables so)."""
+        store = cls()
+        store._tables = tables
+        return store
+
+    def find(self, match: Match) -> str | None:
+        with self._lock:
+            return self._tables.find(match)
+
+    def member(self, profile_id: str) -> StoredMember | None:
+        with self._lock:
+            return self._tables.member(profile_id)
+
+    def pools(self) -> tuple[CodePool, ...]:
+        with self._lock:
+            return self._tables.code_pools()
+
+    def issued(self, pool_id: int) -> frozenset[str]:
+        with self._lock:
+            pool = self._tables.pools.get(pool_id)
+            return frozenset(pool.issued) if pool is not None else frozenset()
+
+    def order(self, external_id: str) -> OrderRecord | None:
+        with self._lock:
+            return self._tables.orders.get(external_id)
+
+    def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
+        with self._lock:
+            self._tables.apply(effects, profile)
+
+    def add_pool(self, pool: CodePool) -> None:
+        with self._lock:
+            self._tables.add_pool(pool)
+
+    def profiles(self) -> Iterator[str]:
+        with self._lock:
+            return iter(list(self._tables.profile_ids()))
+
+    def orders(self) -> Iterator[OrderRecord]:
+        with self._lock:
+            return iter([self._tables.orders[k] for k in sorted(self._tables.orders)])
+
+    def close(self) -> None:
+        """Nothing to release."""

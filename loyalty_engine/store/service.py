@@ -1,0 +1,151 @@
+"""The service loop over any store: load → compute → apply → on conflict, again.
+
+The core computes on a member as read; ``apply`` refuses effects computed on a member that
+moved meanwhile. So a service never locks anything itself: it reads, lets the core decide, and
+retries the whole operation when the store says ``ConflictError`` (``transact``). A retry reads
+the store again, so it decides again: a redemption the balance no longer covers becomes
+``outdated``, an order committed meanwhile becomes a replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+import attrs
+
+from ..commit import CommitResult, CommitStatus, Requested, commit, fingerprint
+from ..errors import ConflictError, LedgerError, NotFoundError, StoreError
+from ..ledger.effects import Effects
+from ..ledger.members import Membership
+from ..model import Member, Order
+from ..program.program import Program
+from .protocol import Store
+from .records import Match, Profile
+
+T = TypeVar("T")
+ATTEMPTS = 8
+Clock = dt.datetime | Callable[[], dt.datetime]  # a fixed time, or the edge's clock
+
+
+def transact(
+    store: Store,
+    operation: Callable[[], tuple[T, Effects | None]],
+    *,
+    attempts: int = ATTEMPTS,
+) -> T:
+    """Run ``operation`` (which reads ``store`` itself) and apply its effects; on a conflict,
+    run it again, at most ``attempts`` times. ``None`` effects: nothing to write."""
+    for attempt in range(1, attempts + 1):
+        value, effects = operation()
+        if effects is None:
+            return value
+        try:
+            store.apply(effects)
+            return value
+        except ConflictError as error:
+            if attempt == attempts:
+                raise ConflictError(f"gave up after {attempts} attempts: {error}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def load(store: Store, program: Program, profile_id: str) -> tuple[Membership, Profile] | None:
+    """The member as the store holds them, every account replayed and its tail checked."""
+    stored = store.member(profile_id)
+    if stored is None:
+        return None
+    for currency, version in stored.versions.items():
+        last = max((r.id for r in stored.rows if r.currency == currency), default=0)
+        if last != version:
+            raise StoreError(
+                f"member {profile_id!r}, account {currency!r}: the store records version "
+                f"{version} but its rows end at {last}: rows were lost or added"
+            )
+    membership = Membership.from_rows(
+        program,
+        profile_id,
+        stored.rows,
+        registered_at=stored.registration.registered_at,
+        removed_at=stored.registration.removed_at,
+    )
+    return membership, stored.profile
+
+
+def locate(store: Store, program: Program, match: Match) -> tuple[Membership, Profile]:
+    """The member ``match`` names; ``NotFoundError`` when there is none, ``LedgerError`` when
+    they left the program."""
+    profile_id = store.find(match)
+    found = load(store, program, profile_id) if profile_id is not None else None
+    if found is None:
+        raise NotFoundError(f"member not found ({match.method} {match.value!r})")
+    if found[0].removed_at is not None:
+        raise LedgerError(f"{found[0].profile_id} was removed from the program")
+    return found
+
+
+def member_at(
+    store: Store, program: Program, match: Match | None, now: dt.datetime
+) -> Member | None:
+    """The member as ``calculate`` sees them (``None``: a guest), exactly as commit will."""
+    if match is None:
+        return None
+    membership, profile = locate(store, program, match)
+    return membership.member(program, now=now, segments=profile.segments, tags=profile.tags)
+
+
+@attrs.frozen(kw_only=True)
+class Committed:
+    """The answer to a commit: the response, and the result when it was computed now (``None``
+    for a replay of the stored answer)."""
+
+    response: Mapping[str, object]
+    result: CommitResult | None
+
+
+def commit_order(
+    store: Store,
+    program: Program,
+    order: Order,
+    requested: Requested,
+    *,
+    match: Match | None,
+    now: Clock,
+    render: Callable[[CommitResult], Mapping[str, object]],
+    attempts: int = ATTEMPTS,
+) -> Committed:
+    """Commit ``order`` for the member ``match`` names (``None``: an explicit guest), and store
+    its effects and its ``render``-ed response; retried on conflicts.
+
+    A committed ``external_id`` replays its stored response for the same request only; another
+    body or member is a ``ConflictError``.
+    """
+
+    def attempt() -> tuple[Committed, Effects | None]:
+        at = now() if callable(now) else now
+        found = locate(store, program, match) if match is not None else None
+        membership, profile = found if found is not None else (None, None)
+        signed = fingerprint(order, requested, membership.profile_id if membership else None)
+        stored = store.order(order.external_id)
+        if stored is not None:
+            if stored.fingerprint != signed:
+                raise ConflictError(
+                    f"order {order.external_id!r} was committed with another request or member"
+                )
+            return Committed(response=stored.response, result=None), None
+        result = commit(
+            program,
+            order,
+            requested,
+            membership=membership,
+            now=at,
+            pools=store.pools(),
+            segments=profile.segments if profile else (),
+            tags=profile.tags if profile else (),
+        )
+        response = render(result)
+        if result.status is CommitStatus.OUTDATED:
+            return Committed(response=response, result=result), None
+        return Committed(response=response, result=result), result.effects.with_response(response)
+
+    return transact(store, attempt, attempts=attempts)
