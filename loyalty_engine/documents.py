@@ -2,6 +2,7 @@
 
 ``{"profile_id": "p1", "tier": "gold", "segments": [], "tags": [],
 "balances": {"bonus1": {"active": "20999", "total": "20999"}}}``; ``total`` defaults to ``active``.
+Strict, as program files are: an unknown key (a typo such as ``"balance"``) is an error.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def member_from_dict(data: object) -> Member:
     top = Reader.of(data, (), errors)
     member = None
     if top is not None:
+        _known(top, _MEMBER_KEYS)
         balances = {}
         raw = top.data.get("balances", {})
         if not isinstance(raw, dict):
@@ -31,6 +33,7 @@ def member_from_dict(data: object) -> Member:
             balance = Reader.of(value, ("balances", eid), errors)
             if balance is None:
                 continue
+            _known(balance, _BALANCE_KEYS)
             active = _points(balance, "active", required=True)
             total = _points(balance, "total")
             if active is not None:
@@ -48,6 +51,15 @@ def member_from_dict(data: object) -> Member:
     ValidationErrors.collect(errors)
     assert isinstance(member, Member)
     return member
+
+
+_MEMBER_KEYS = frozenset({"profile_id", "tier", "segments", "tags", "balances"})
+_BALANCE_KEYS = frozenset({"active", "total"})
+
+
+def _known(reader: Reader, keys: frozenset[str]) -> None:
+    for key in sorted(set(reader.data) - keys, key=str):
+        reader.fail(key, reader.data[key], f"unknown key; expected one of {sorted(keys)}")
 
 
 def _points(reader: Reader, key: str, *, required: bool = False) -> Decimal | None:

@@ -106,8 +106,9 @@ class JsonFileStore:
         self._cache = None
 
     def _write(self, change: Callable[[MemoryStore], None]) -> None:
-        if self.path.exists() and not os.access(self.path, os.W_OK):
-            raise StoreError(f"{self.path}: the state file is read-only")
+        for place, what in ((self.path, "state file"), (self.path.parent, "directory")):
+            if place.exists() and not _writable(place):
+                raise StoreError(f"{place}: the {what} is read-only")
         lock = self.path.with_name(self.path.name + ".lock")
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
@@ -155,3 +156,8 @@ class JsonFileStore:
                 os.close(directory)
         except OSError as error:
             raise StoreError(f"{self.path}: cannot write ({error.strerror})") from None
+
+
+def _writable(path: Path) -> bool:
+    """Writable by us, and meant to be: a file without write bits is read-only even for root."""
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)

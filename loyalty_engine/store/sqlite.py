@@ -336,6 +336,10 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
         if taken.rowcount != 1:
             raise ConflictError(f"code {code!r} of pool {pool_id} was handed out already")
     for pool_id, code in effects.used:
+        if db.execute(
+            "SELECT 1 FROM used_codes WHERE pool_id = ? AND code = ?", (pool_id, code)
+        ).fetchone():
+            raise ConflictError(f"code {code!r} of pool {pool_id} was used already")
         db.execute(
             "INSERT INTO used_codes (pool_id, code) "
             "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM pools WHERE pool_id = ?)",
@@ -343,6 +347,10 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
         )
     if effects.order is not None:
         order = effects.order
+        if db.execute(
+            "SELECT 1 FROM orders WHERE external_id = ?", (order.external_id,)
+        ).fetchone():
+            raise ConflictError(f"order {order.external_id!r} is committed already")
         db.execute(
             "INSERT INTO orders (external_id, profile_id, fingerprint, response) "
             "VALUES (?, ?, ?, ?)",

@@ -1,0 +1,61 @@
+"""The SQLite store: its schema, its versions, and what it refuses to open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from loyalty_engine.errors import StoreError
+from loyalty_engine.store import SCHEMA_VERSION, SqliteStore
+
+
+def test_a_new_database_gets_the_schema_and_its_version(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "s.sqlite").close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        (version,) = db.execute("SELECT version FROM schema_version").fetchone()
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert version == SCHEMA_VERSION == 1 and mode == "wal"
+    assert {"members", "identities", "accounts", "transactions", "pools", "pool_codes",
+            "used_codes", "orders"} <= tables  # fmt: skip
+
+
+def test_uniqueness_is_in_the_schema(tmp_path: Path) -> None:
+    """The store enforces it even against a writer that skips our checks."""
+    SqliteStore(tmp_path / "s.sqlite").close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        columns = "profile_id, points_currency_eid, transaction_id, transaction_eid"
+        db.execute(f"INSERT INTO transactions ({columns}) VALUES ('p', 'b', 1, 'e')")
+        for values in ("('p', 'b', 1, 'other')", "('p', 'b', 2, 'e')"):
+            with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+                db.execute(f"INSERT INTO transactions ({columns}) VALUES {values}")
+        db.execute("INSERT INTO orders VALUES ('o1', NULL, 'f', '{}')")
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            db.execute("INSERT INTO orders VALUES ('o1', 'p', 'g', '{}')")
+
+
+def test_a_newer_schema_is_refused_not_guessed_at(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "s.sqlite").close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError, match="schema version 99; this library reads up to 1"):
+        SqliteStore(tmp_path / "s.sqlite")
+
+
+def test_another_database_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "other.sqlite") as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a loyalty_engine database"):
+        SqliteStore(tmp_path / "other.sqlite")
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match=r"junk\.sqlite"):
+        SqliteStore(tmp_path / "junk.sqlite")
+
+
+def test_a_missing_directory_or_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no such directory"):
+        SqliteStore(tmp_path / "nowhere" / "s.sqlite")
+    with pytest.raises(StoreError, match="no such database"):
+        SqliteStore(tmp_path / "s.sqlite", create=False)
