@@ -10,6 +10,7 @@ the path, and a number is refused when writing it out again could take more than
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Callable
 from decimal import Decimal
@@ -53,7 +54,7 @@ def json_document(
         raise ValidationError((source,), "…", f"nested deeper than {MAX_NESTING}") from None
     except UnicodeDecodeError:
         raise ValidationError((source,), "…", "not UTF-8") from None
-    check(data)
+    check(data, texts=_may_hold_surrogates(text))
     return data
 
 
@@ -67,36 +68,71 @@ def toml_document(text: str, source: str) -> object:
         raise ValidationError((source,), source, f"malformed: {error}") from None
     except RecursionError:
         raise ValidationError((source,), "…", f"nested deeper than {MAX_NESTING}") from None
-    check(data)
+    check(data, texts=_may_hold_surrogates(text))
     return data
 
 
-def check(document: object) -> None:
-    """Refuse nesting past ``MAX_NESTING``, overlong numbers and text that is not Unicode."""
-    stack: list[tuple[object, Path]] = [(document, ())]
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogates(text: str | bytes) -> bool:
+    """Whether parsed text can hold a lone surrogate: valid UTF-8 cannot, only an escape can."""
+    if isinstance(text, bytes):
+        return _SURROGATE_ESCAPE.search(text.decode("ascii", "replace")) is not None
+    return not text.isascii() or _SURROGATE_ESCAPE.search(text) is not None
+
+
+def check(document: object, *, texts: bool = True) -> None:
+    """Refuse nesting past ``MAX_NESTING``, overlong numbers and (with ``texts``) text that is
+    not Unicode. The walk keeps only depths; the path is found again for the error."""
+    stack: list[tuple[object, int]] = [(document, 0)]
     while stack:
-        value, path = stack.pop()
+        value, depth = stack.pop()
         if isinstance(value, dict | list):
-            if len(path) >= MAX_NESTING:
-                raise ValidationError(path, "…", f"nested deeper than {MAX_NESTING}")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                if isinstance(key, str):
-                    _text(key, path)
-                stack.append((item, (*path, key)))
-        elif isinstance(value, str):
-            _text(value, path)
-        elif isinstance(value, _TooLong):
-            reason = f"a number of {len(value.text)} characters; at most {MAX_DIGITS} digits"
-            raise ValidationError(path, value.text, reason)
-        elif isinstance(value, int | Decimal) and not plain_number(value):
-            reason = f"must be a finite number of at most {MAX_DIGITS} digits"
-            raise ValidationError(path, value, reason)
+            if depth >= MAX_NESTING or (
+                texts and isinstance(value, dict) and not all(map(_unicode, value))
+            ):
+                _refuse(document, texts)
+                raise AssertionError("the walk and _refuse disagree")  # pragma: no cover
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in children)
+        elif (
+            isinstance(value, _TooLong)
+            or (texts and isinstance(value, str) and not _unicode(value))
+            or (isinstance(value, int | Decimal) and not plain_number(value))
+        ):
+            _refuse(document, texts)
+            raise AssertionError("the walk and _refuse disagree")  # pragma: no cover
 
 
-def _text(text: str, path: Path) -> None:
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError(path, text, "not valid Unicode (a lone surrogate)") from None
+def _refuse(document: object, texts: bool, path: Path = ()) -> None:
+    """Raise the error of the first offending node under ``document`` (depth first)."""
+    value = document
+    if isinstance(value, dict | list):
+        if len(path) >= MAX_NESTING:
+            raise ValidationError(path, "…", f"nested deeper than {MAX_NESTING}")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if texts and isinstance(key, str) and not _unicode(key):
+                raise ValidationError(path, key, "not valid Unicode (a lone surrogate)")
+            _refuse(item, texts, (*path, key))
+    elif texts and isinstance(value, str) and not _unicode(value):
+        raise ValidationError(path, value, "not valid Unicode (a lone surrogate)")
+    elif isinstance(value, _TooLong):
+        reason = f"a number of {len(value.text)} characters; at most {MAX_DIGITS} digits"
+        raise ValidationError(path, value.text, reason)
+    elif (
+        isinstance(value, int | Decimal) and not isinstance(value, bool) and not plain_number(value)
+    ):
+        reason = f"must be a finite number of at most {MAX_DIGITS} digits"
+        raise ValidationError(path, value, reason)
+
+
+def _unicode(text: object) -> bool:
+    if not isinstance(text, str) or text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

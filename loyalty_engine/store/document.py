@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import Path, ValidationError, ValidationErrors
 from ..ledger.effects import OrderRecord, Registration
-from ..ledger.journal import ROW_SCHEMA, moment_text
+from ..ledger.journal import ROW_SCHEMA, Transaction, moment_text
 from ..pools import PoolCode
 from ..validators import instant
 from .protocol import Store
@@ -32,21 +32,47 @@ _LEGACY_MEMBER_KEYS = {"registered_at", "removed_at", "transactions"}
 
 def to_document(store: Store) -> dict[str, object]:
     """Everything ``store`` holds, in the state-file format."""
-    members: dict[str, object] = {}
+    tables = Tables()
     for profile_id in store.profiles():
         stored = store.member(profile_id)
         assert stored is not None
-        profile = stored.profile
+        tables.registrations[profile_id] = stored.registration
+        tables.profiles[profile_id] = stored.profile
+        tables.versions[profile_id] = dict(stored.versions)
+        accounts = tables.rows[profile_id] = {}
+        for row in stored.rows:
+            accounts.setdefault(row.currency, []).append(row)
+    for pool in store.pools():
+        issued = store.issued(pool.pool_id)
+        tables.pools[pool.pool_id] = PoolState(
+            pool.name, pool.reuse, [*pool.codes, *map(PoolCode, sorted(issued))],
+            issued=set(issued), used=set(pool.used),
+        )  # fmt: skip
+    tables.orders = {order.external_id: order for order in store.orders()}
+    return tables_document(tables)
+
+
+def tables_document(tables: Tables) -> dict[str, object]:
+    """The document of ``tables``; rows never decoded are written back as they were read."""
+    members: dict[str, object] = {}
+    for profile_id in tables.profile_ids():
+        registration = tables.registrations[profile_id]
+        profile = tables.profiles.get(profile_id) or Profile(profile_id=profile_id)
+        accounts = tables.rows.get(profile_id, {})
         members[profile_id] = {
-            "registered_at": moment_text(stored.registration.registered_at),
-            "removed_at": moment_text(stored.registration.removed_at),
+            "registered_at": moment_text(registration.registered_at),
+            "removed_at": moment_text(registration.removed_at),
             "email": profile.email,
             "phone": profile.phone,
             "fields": dict(profile.fields),
             "segments": sorted(profile.segments),
             "tags": sorted(profile.tags),
-            "accounts": dict(sorted(stored.versions.items())),
-            "transactions": [row.to_row() for row in stored.rows],
+            "accounts": {c: tables.version(profile_id, c) for c in sorted(accounts)},
+            "transactions": [
+                row.to_row() if isinstance(row, Transaction) else row
+                for currency in sorted(accounts)
+                for row in accounts[currency]
+            ],
         }
     return {
         "schema": SCHEMA,
@@ -54,24 +80,26 @@ def to_document(store: Store) -> dict[str, object]:
         "members": members,
         "pools": [
             {
-                "pool_id": pool.pool_id,
+                "pool_id": pool_id,
                 "name": pool.name,
                 "reuse": pool.reuse,
                 "codes": [
-                    {"code": c.code, "expires_at": moment_text(c.expires_at)} for c in pool.codes
+                    {"code": c.code, "expires_at": moment_text(c.expires_at)}
+                    for c in pool.codes
+                    if c.code not in pool.issued
                 ],
-                "issued": sorted(store.issued(pool.pool_id)),
+                "issued": sorted(pool.issued),
                 "used": sorted(pool.used),
             }
-            for pool in store.pools()
+            for pool_id, pool in sorted(tables.pools.items())
         ],
         "orders": {
-            order.external_id: {
+            external_id: {
                 "profile_id": order.profile_id,
                 "fingerprint": order.fingerprint,
                 "response": dict(order.response),
             }
-            for order in store.orders()
+            for external_id, order in sorted(tables.orders.items())
         },
     }
 

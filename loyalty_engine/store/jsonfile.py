@@ -23,7 +23,7 @@ from ..errors import StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord
 from ..parse import json_document
 from ..pools import CodePool
-from .document import read_document, to_document
+from .document import read_document, tables_document
 from .memory import MemoryStore
 from .records import Match, Profile, StoredMember
 from .tables import Tables
@@ -125,7 +125,8 @@ class JsonFileStore:
             os.close(fd)  # releases the lock
 
     def _save(self, tables: Tables) -> None:
-        text = json.dumps(to_document(MemoryStore.over(tables)), indent=1, ensure_ascii=False)
+        # compact: the C encoder writes it; indentation would cost more than the rest of a commit
+        text = json.dumps(tables_document(tables), ensure_ascii=False, separators=(",", ":"))
         data = (text + "\n").encode()
         if len(data) > MAX_STATE_BYTES:
             raise StoreError(
