@@ -15,7 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -97,7 +97,10 @@ class JsonFileStore:
     # --- writes: read, change, replace, under the lock ---------------------------------------
 
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
-        self._write(lambda s: s.apply(effects, profile=profile))
+        self.apply_all([(effects, profile)])
+
+    def apply_all(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+        self._write(lambda s: s.apply_all(batch))
 
     def add_pool(self, pool: CodePool) -> None:
         self._write(lambda s: s.add_pool(pool))

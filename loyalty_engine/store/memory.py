@@ -7,7 +7,7 @@ see the same conflicts two processes would.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..ledger.effects import Effects, OrderRecord
 from ..pools import CodePool
@@ -49,8 +49,11 @@ class MemoryStore:
             return self._tables.orders.get(external_id)
 
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
+        self.apply_all([(effects, profile)])
+
+    def apply_all(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
         with self._lock:
-            self._tables.apply(effects, profile)
+            self._tables.apply(batch)
 
     def add_pool(self, pool: CodePool) -> None:
         with self._lock:

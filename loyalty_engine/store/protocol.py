@@ -10,7 +10,7 @@ same with ``SELECT … FOR UPDATE`` on the accounts (or a version column) and un
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from ..ledger.effects import Effects, OrderRecord
@@ -38,6 +38,10 @@ class Store(Protocol):
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
         """Write ``effects`` (and the member's ``profile``, when given) atomically, or raise
         ``ConflictError`` and write nothing."""
+
+    def apply_all(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+        """``apply`` for independent operations (an import) in one transaction: all or none.
+        Two operations of one batch touching the same thing is a ``ConflictError``."""
 
     def add_pool(self, pool: CodePool) -> None:
         """Create a pool, or add its codes that are new to an existing one (same name, reuse)."""

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..ledger.effects import Effects, OrderRecord, Registration
 from ..ledger.journal import ROW_KEYS, Transaction, moment_text
 from ..pools import CodePool, PoolCode
 from .records import Match, Profile, StoredMember
+from .tables import disjoint
 
 _INTEGER = {"transaction_id", "refers_to", "temp"}
 _ROW_COLUMNS = ",\n  ".join(
@@ -249,7 +250,15 @@ class SqliteStore:
     # --- writes: one transaction each ------------------------------------------------------
 
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
-        self._transaction(lambda db: _apply(db, effects, profile))
+        self.apply_all([(effects, profile)])
+
+    def apply_all(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            disjoint(batch)
+            for effects, profile in batch:
+                _apply(db, effects, profile)
+
+        self._transaction(work)
 
     def add_pool(self, pool: CodePool) -> None:
         self._transaction(lambda db: _add_pool(db, pool))
@@ -258,7 +267,7 @@ class SqliteStore:
         with self._lock:
             self._db.close()
 
-    def _transaction(self, work: Any) -> None:
+    def _transaction(self, work: Callable[[sqlite3.Connection], None]) -> None:
         with self._lock:
             db = self._db
             try:

@@ -7,7 +7,7 @@ until their member is asked for, so a large file costs one parse, not one decode
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 
@@ -88,10 +88,14 @@ class Tables:
 
     # --- the compare-and-swap ----------------------------------------------------------------
 
-    def apply(self, effects: Effects, profile: Profile | None = None) -> None:
-        """Check every condition first, then write: a conflict writes nothing."""
-        self.check(effects, profile)
-        self.write(effects, profile)
+    def apply(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+        """Check every condition of every operation first, then write: a conflict writes
+        nothing. The operations of a batch must touch disjoint things (checked)."""
+        disjoint(batch)
+        for effects, profile in batch:
+            self.check(effects, profile)
+        for effects, profile in batch:
+            self.write(effects, profile)
 
     def check(self, effects: Effects, profile: Profile | None) -> None:
         write = effects.member
@@ -163,6 +167,30 @@ class Tables:
         known = {c.code for c in state.codes}
         state.codes += [c for c in pool.codes if c.code not in known]
         state.used |= pool.used
+
+
+def disjoint(batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+    """Refuse a batch two of whose operations write the same thing."""
+    claimed: set[object] = set()
+    for effects, profile in batch:
+        for key in _claims(effects, profile):
+            if key in claimed:
+                raise ConflictError(f"two operations of one batch touch {key}")
+            claimed.add(key)
+
+
+def _claims(effects: Effects, profile: Profile | None) -> Iterator[object]:
+    """What an operation writes."""
+    if effects.member is not None:
+        yield ("member", effects.member.profile_id)
+    for account in effects.accounts:
+        yield ("account", account.profile_id, account.currency)
+    yield from (("issued", *code) for code in effects.issued)
+    yield from (("used", *code) for code in effects.used)
+    if effects.order is not None:
+        yield ("order", effects.order.external_id)
+    if profile is not None:
+        yield from (("identity", *key) for key in profile.identities())
 
 
 def _eid(row: Row) -> object:

@@ -67,16 +67,14 @@ def import_document(store: Store, program: Program, data: object, *, now: dt.dat
         if pool is not None:
             pools.append(pool)
     ValidationErrors.collect(errors)
-    added, skipped = 0, []
-    for membership, profile in members:
-        if store.member(membership.profile_id) is not None:
-            skipped.append(membership.profile_id)
-            continue
-        store.apply(Effects.between(None, membership), profile=profile)
-        added += 1
+    known = {m.profile_id for m, _ in members if store.member(m.profile_id) is not None}
+    store.apply_all(
+        [(Effects.between(None, m), p) for m, p in members if m.profile_id not in known]
+    )
     for pool in pools:
         store.add_pool(pool)
-    return Imported(members=added, skipped=tuple(skipped), pools=len(pools))
+    skipped = tuple(m.profile_id for m, _ in members if m.profile_id in known)
+    return Imported(members=len(members) - len(skipped), skipped=skipped, pools=len(pools))
 
 
 def _member(
@@ -165,7 +163,7 @@ def _import_state(store: Store, program: Program, data: dict[str, object]) -> Im
         found = load(source, program, profile_id)
         assert found is not None
         members.append(found)
-    added, skipped = 0, []
+    batch, skipped = [], []
     for membership, profile in members:
         if store.member(membership.profile_id) is not None:
             skipped.append(membership.profile_id)
@@ -184,8 +182,8 @@ def _import_state(store: Store, program: Program, data: dict[str, object]) -> Im
                 for a in membership.accounts
             ),
         )
-        store.apply(write, profile=profile)
-        added += 1
+        batch.append((write, profile))
+    store.apply_all(batch)
     pools = source.pools()
     for pool in pools:
         issued = source.issued(pool.pool_id)
@@ -198,7 +196,7 @@ def _import_state(store: Store, program: Program, data: dict[str, object]) -> Im
         if store.order(order.external_id) is None:
             store.apply(Effects(order=order))
             orders += 1
-    return Imported(members=added, skipped=tuple(skipped), pools=len(pools), orders=orders)
+    return Imported(members=len(batch), skipped=tuple(skipped), pools=len(pools), orders=orders)
 
 
 def check(store: Store, program: Program) -> tuple[str, ...]:

@@ -421,3 +421,31 @@ def test_a_removed_member_cannot_preorder_or_commit(store: Store) -> None:
     with pytest.raises(LedgerError, match="removed"):
         member_at(store, PROGRAM, Match("profile_id", "p1"), T0)
     assert balance(store, "p1") == 0
+
+
+def test_an_import_is_one_transaction_all_or_nothing(store: Store) -> None:
+    """Two new members claiming one email: neither is imported."""
+    twins = {"members": [{"profile_id": "p1", "email": "same@example.com"},
+                         {"profile_id": "p2", "email": "SAME@example.com"}]}  # fmt: skip
+    with pytest.raises(ConflictError, match="two operations of one batch touch"):
+        import_document(store, PROGRAM, twins, now=T0)
+    assert list(store.profiles()) == []
+
+
+def test_a_tier_is_imported_as_qualification_points(store: Store) -> None:
+    program = le.program_from_dict(
+        {
+            "currencies": [{"eid": "bonus", "iid": 1}, {"eid": "qual", "iid": 2,
+                                                         "qualifying": True}],
+            "tier_groups": [{"id": 10, "currency": "qual", "tiers": [
+                {"id": 1, "eid": "silver", "threshold": "100"},
+                {"id": 2, "eid": "gold", "threshold": "500"}]}],
+        }
+    )  # fmt: skip
+    document = {"members": [{"profile_id": "p1", "tiers": {"10": "gold"},
+                             "balances": {"bonus": "7"}}]}  # fmt: skip
+    import_document(store, program, document, now=T0)
+    member = member_at(store, program, Match("profile_id", "p1"), T0)
+    assert member is not None and member.tier == "gold"
+    assert dict(member.balances)["qual"].total == 500
+    assert dict(member.balances)["bonus"].total == 7
