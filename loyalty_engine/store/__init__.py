@@ -12,7 +12,17 @@ from .jsonfile import MAX_STATE_BYTES, JsonFileStore
 from .memory import MemoryStore
 from .protocol import Store
 from .records import Match, Profile, StoredMember
-from .service import ATTEMPTS, Committed, commit_order, load, locate, member_at, transact
+from .service import (
+    ATTEMPTS,
+    Committed,
+    commit_order,
+    load,
+    locate,
+    member_at,
+    register_member,
+    remove_member,
+    transact,
+)
 from .sqlite import SCHEMA_VERSION, SqliteStore
 from .transfer import Imported, check, import_document
 
@@ -45,6 +55,8 @@ __all__ = [
     "locate",
     "member_at",
     "read_document",
+    "register_member",
+    "remove_member",
     "to_document",
     "transact",
 ]

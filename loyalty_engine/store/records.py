@@ -29,7 +29,11 @@ def _texts(values: Iterable[str]) -> frozenset[str]:
     return to_texts(values, "texts")
 
 
-def _fields(values: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+def _fields(
+    values: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    if isinstance(values, tuple):  # already pairs (attrs.evolve passes the field back)
+        values = dict(values)
     if not isinstance(values, Mapping) or not all(
         isinstance(k, str) and k and isinstance(v, str) and v for k, v in values.items()
     ):
@@ -45,7 +49,7 @@ class Profile:
     profile_id: str = attrs.field(validator=not_blank)
     email: str | None = None
     phone: str | None = None
-    fields: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_fields)
+    fields: tuple[tuple[str, str], ...] = attrs.field(factory=dict, converter=_fields)
     segments: frozenset[str] = attrs.field(default=frozenset(), converter=_texts)
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_texts)
 

@@ -18,7 +18,7 @@ import attrs
 from ..commit import CommitResult, CommitStatus, Requested, commit, fingerprint
 from ..errors import ConflictError, LedgerError, NotFoundError, StoreError
 from ..ledger.effects import Effects
-from ..ledger.members import Membership
+from ..ledger.members import Membership, RemovalPolicy, register, remove
 from ..model import Member, Order
 from ..program.program import Program
 from .protocol import Store
@@ -33,16 +33,18 @@ def transact(
     store: Store,
     operation: Callable[[], tuple[T, Effects | None]],
     *,
+    profile: Profile | None = None,
     attempts: int = ATTEMPTS,
 ) -> T:
-    """Run ``operation`` (which reads ``store`` itself) and apply its effects; on a conflict,
-    run it again, at most ``attempts`` times. ``None`` effects: nothing to write."""
+    """Run ``operation`` (which reads ``store`` itself) and apply its effects (with the member's
+    ``profile``, when given); on a conflict, run it again, at most ``attempts`` times. ``None``
+    effects: nothing to write."""
     for attempt in range(1, attempts + 1):
         value, effects = operation()
         if effects is None:
             return value
         try:
-            store.apply(effects)
+            store.apply(effects, profile=profile)
             return value
         except ConflictError as error:
             if attempt == attempts:
@@ -72,14 +74,50 @@ def load(store: Store, program: Program, profile_id: str) -> tuple[Membership, P
     return membership, stored.profile
 
 
-def locate(store: Store, program: Program, match: Match) -> tuple[Membership, Profile]:
+def register_member(
+    store: Store,
+    program: Program,
+    profile: Profile,
+    *,
+    now: dt.datetime,
+    registration_date: dt.datetime | None = None,
+) -> Membership:
+    """Register (idempotently: ``ledger.register``) and keep the profile's identities."""
+
+    def attempt() -> tuple[Membership, Effects]:
+        found = load(store, program, profile.profile_id)
+        change = register(program, profile.profile_id, now=now,
+                          registration_date=registration_date,
+                          existing=found[0] if found else None)  # fmt: skip
+        return change.membership, change.effects
+
+    return transact(store, attempt, profile=profile)
+
+
+def remove_member(
+    store: Store, program: Program, profile_id: str, *, now: dt.datetime,
+    policy: RemovalPolicy = "forfeit",
+) -> Membership:  # fmt: skip
+    """Take the member out of the program (``ledger.remove``); ``NotFoundError`` if unknown."""
+
+    def attempt() -> tuple[Membership, Effects]:
+        membership, _ = locate(store, program, Match("profile_id", profile_id), removed=True)
+        change = remove(membership, now=now, policy=policy)
+        return change.membership, change.effects
+
+    return transact(store, attempt)
+
+
+def locate(
+    store: Store, program: Program, match: Match, *, removed: bool = False
+) -> tuple[Membership, Profile]:
     """The member ``match`` names; ``NotFoundError`` when there is none, ``LedgerError`` when
-    they left the program."""
+    they left the program (unless ``removed`` accepts them)."""
     profile_id = store.find(match)
     found = load(store, program, profile_id) if profile_id is not None else None
     if found is None:
         raise NotFoundError(f"member not found ({match.method} {match.value!r})")
-    if found[0].removed_at is not None:
+    if found[0].removed_at is not None and not removed:
         raise LedgerError(f"{found[0].profile_id} was removed from the program")
     return found
 

@@ -34,6 +34,8 @@ from loyalty_engine.store import (
     import_document,
     load,
     member_at,
+    register_member,
+    remove_member,
     to_document,
 )
 
@@ -449,3 +451,25 @@ def test_a_tier_is_imported_as_qualification_points(store: Store) -> None:
     assert member is not None and member.tier == "gold"
     assert dict(member.balances)["qual"].total == 500
     assert dict(member.balances)["bonus"].total == 7
+
+
+def test_register_and_remove_through_the_store(store: Store) -> None:
+    """Registration is idempotent and grants the initial balance once; removal forfeits."""
+    program = le.program_from_dict(
+        {"currencies": [{"eid": "bonus", "iid": 1, "initial_balance": "50"}]}
+    )
+    profile = Profile(profile_id="p1", email="ann@example.com")
+    register_member(store, program, profile, now=T0)
+    register_member(store, program, profile, now=T0 + dt.timedelta(hours=1))
+    member = member_at(store, program, Match("email", "ann@example.com"), T0)
+    assert member is not None and dict(member.balances)["bonus"].total == 50
+    gone = remove_member(store, program, "p1", now=T0 + dt.timedelta(hours=2))
+    assert gone.removed_at == T0 + dt.timedelta(hours=2)
+    remove_member(store, program, "p1", now=T0 + dt.timedelta(hours=3))  # twice: no change
+    with pytest.raises(LedgerError, match="removed"):
+        member_at(store, program, Match("profile_id", "p1"), T0 + dt.timedelta(hours=3))
+    back = register_member(store, program, profile, now=T0 + dt.timedelta(hours=4))
+    later = T0 + dt.timedelta(hours=5)
+    assert back.removed_at is None and back.account("bonus").balance(later).total == 0  # once
+    with pytest.raises(NotFoundError):
+        remove_member(store, program, "nobody", now=T0)
