@@ -13,7 +13,9 @@ Otherwise the effects (``Effects``: what to store, with the account versions it 
 in this order: the redemption and the accrual transactions (one per
 currency and promotion, ``transaction_eid`` = ``order:<external_id>:<type>:<promotion>``, so a
 repeated commit can never post twice), qualification points for currencies with a
-``money_ratio`` (on the final total paid in money), codes taken from the pools, entered single-use
+``money_ratio`` (on the final total paid in money), codes taken from the pools (consecutive live
+codes from a place the request's fingerprint picks, so that concurrent orders seldom want the
+same code), entered single-use
 codes marked used, and the messages. ``points_changes`` reports each touched currency's total
 balance after the order. The committed order is recorded with a fingerprint of its request
 (order, confirmation and profile): the same ``external_id`` replays only for the same request;
@@ -257,7 +259,7 @@ def commit(
         pool = by_pool.get(wanted.pool_id)
         codes: tuple[str, ...] = ()
         if pool is not None:
-            pool, codes = pool.issue(wanted.count, now)
+            pool, codes = pool.issue(wanted.count, now, spread=int(signed[:12], 16))
             by_pool[wanted.pool_id] = pool
             if pool.reuse == "single":
                 taken += [(pool.pool_id, code) for code in codes]

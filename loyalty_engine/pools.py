@@ -47,8 +47,12 @@ class CodePool:
     codes: tuple[PoolCode, ...] = attrs.field(default=(), converter=_codes)
     used: frozenset[str] = attrs.field(default=frozenset(), converter=_used)
 
-    def issue(self, count: int, now: dt.datetime) -> tuple[CodePool, tuple[str, ...]]:
-        """Up to ``count`` live codes, first in the pool first; fewer when the pool runs dry.
+    def issue(
+        self, count: int, now: dt.datetime, *, spread: int = 0
+    ) -> tuple[CodePool, tuple[str, ...]]:
+        """Up to ``count`` live codes, in pool order from live code ``spread`` (modulo their
+        number) on; fewer when the pool runs dry. Orders that differ in ``spread`` take
+        different codes, so concurrent commits from one pool seldom want the same code.
 
         A ``multiple`` pool's code is universal: it is handed out once, and that is the whole
         of any ``count`` (three copies of one code are not three codes).
@@ -56,7 +60,8 @@ class CodePool:
         live = [c for c in self.codes if c.live(now)]
         if self.reuse == "multiple":
             return self, (live[0].code,) if live else ()
-        chosen = live[:count]
+        start = spread % len(live) if live else 0
+        chosen = (live[start:] + live[:start])[:count]
         taken = {c.code for c in chosen}
         rest = tuple(c for c in self.codes if c.code not in taken)
         return attrs.evolve(self, codes=rest), tuple(c.code for c in chosen)

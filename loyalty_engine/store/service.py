@@ -2,14 +2,18 @@
 
 The core computes on a member as read; ``apply`` refuses effects computed on a member that
 moved meanwhile. So a service never locks anything itself: it reads, lets the core decide, and
-retries the whole operation when the store says ``ConflictError`` (``transact``). A retry reads
-the store again, so it decides again: a redemption the balance no longer covers becomes
+retries the whole operation when the store says ``ConflictError`` (``transact``), after a
+short random pause (this is the shell: the clock and randomness are allowed here, never in the
+core). A retry reads the store again, so it decides again: a redemption the balance no
+longer covers becomes
 ``outdated``, an order committed meanwhile becomes a replay.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -49,6 +53,8 @@ def transact(
         except ConflictError as error:
             if attempt == attempts:
                 raise ConflictError(f"gave up after {attempts} attempts: {error}") from None
+            # a random pause, growing: writers that collided do not collide again in step
+            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -163,9 +169,9 @@ def commit_order(
         at = now() if callable(now) else now
         found = locate(store, program, match) if match is not None else None
         membership, profile = found if found is not None else (None, None)
-        signed = fingerprint(order, requested, membership.profile_id if membership else None)
         stored = store.order(order.external_id)
         if stored is not None:
+            signed = fingerprint(order, requested, membership.profile_id if membership else None)
             if stored.fingerprint != signed:
                 raise ConflictError(
                     f"order {order.external_id!r} was committed with another request or member"
