@@ -11,7 +11,7 @@ import os
 from decimal import Decimal
 
 from .altcraft.wire import Reader, read_json_file
-from .errors import ValidationError, ValidationErrors
+from .errors import ValidationError, ValidationErrors, show
 from .model import MAX_POINTS_PRECISION, Balance, Member
 from .money import parse_decimal
 from .validators import checked
@@ -58,7 +58,7 @@ _BALANCE_KEYS = frozenset({"active", "total"})
 
 
 def _known(reader: Reader, keys: frozenset[str]) -> None:
-    for key in sorted(set(reader.data) - keys, key=str):
+    for key in sorted(set(reader.data) - keys, key=show):
         reader.fail(key, reader.data[key], f"unknown key; expected one of {sorted(keys)}")
 
 

@@ -17,6 +17,7 @@ from loyalty_engine.altcraft.preorder import (
 )
 from loyalty_engine.altcraft.wire import read_json
 from loyalty_engine.conditions import Product
+from loyalty_engine.store.records import Match
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "seed_003"
 SEED_RESPONSE = {
@@ -90,10 +91,10 @@ def seed_request() -> object:
 def test_seed_request_parses() -> None:
     """The exact seed 003 request becomes an Order (unknown line 'currency' is ignored)."""
     request = parse_preorder_request(seed_request())
-    assert (request.external_id, request.matching, request.email) == (
+    assert (request.external_id, request.match, request.profile_id) == (
         "12",
-        "email",
-        "example@example.com",
+        Match("email", "example@example.com"),
+        None,
     )
     order = request.order
     assert (order.currency, order.endpoint, order.status, str(order.total_price)) == (

@@ -12,6 +12,9 @@ import pytest
 import loyalty_engine as le
 from loyalty_engine.altcraft.preorder import parse_preorder_request
 from loyalty_engine.altcraft.wire import read_json_file
+from loyalty_engine.commit import fingerprint
+from loyalty_engine.errors import ConflictError
+from loyalty_engine.ledger.effects import Effects, OrderRecord
 
 HERE = Path(__file__).resolve().parent.parent / "examples" / "seed_004"
 NOW = dt.datetime(2026, 2, 18, 13, 1, 6, tzinfo=dt.UTC)
@@ -51,11 +54,22 @@ def test_success_posts_the_redemption_then_the_accrual_with_order_eids() -> None
         le.CommitStatus.SUCCESS,
         le.Target.IMMEDIATE,
     )
-    assert [(r.kind, r.amount, r.eid, r.source_type) for r in result.effects] == [
+    rows = result.effects.rows
+    assert [(r.kind, r.amount, r.eid, r.source_type) for r in rows] == [
         (le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo", "order"),
         (le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo", "order"),
     ]
-    assert result.effects[1].expiration == NOW + dt.timedelta(days=365)  # lifetime from the commit
+    assert rows[1].expiration == NOW + dt.timedelta(days=365)  # lifetime from the commit
+    # computed on bonus1 as read: one row (the test's accrual), so version 1; rows 2 and 3 follow
+    (write,) = result.effects.accounts
+    assert (write.profile_id, write.currency, write.version) == ("p1", "bonus1", 1)
+    assert [r.id for r in write.rows] == [2, 3]
+    assert result.effects.issued == ((100, "W-1"),) and result.effects.used == ()
+    assert result.effects.order == OrderRecord(
+        external_id="order_12345",
+        profile_id="p1",
+        fingerprint=fingerprint(ORDER, requested(member()), "p1"),
+    )
     (change,) = result.points_changes
     assert (change.balance, change.accrued, change.redeemed) == (21500, 75, 100)
     assert result.issued[0].codes == ("W-1",) and result.pools[0].codes == ()
@@ -72,7 +86,8 @@ def test_outdated_has_differences_and_no_effects() -> None:
     assert result.differences == (
         le.Difference("lines[line_1].final_price_per_item", "1349.99", "1350.00"),
     )
-    assert result.effects == () and result.membership is membership
+    assert result.effects == Effects() and result.effects.rows == ()
+    assert result.membership is membership
     assert result.pools == (POOL,) and result.issued == ()
 
 
@@ -110,7 +125,13 @@ def test_a_guest_commit_moves_no_points() -> None:
     order = attrs.evolve(ORDER, redeem=())
     result = le.commit(PROGRAM, order, requested(None, order), membership=None, now=NOW)
     assert result.status is le.CommitStatus.SUCCESS
-    assert result.effects == () and result.points_changes == () and result.membership is None
+    assert result.effects.rows == () and result.points_changes == () and result.membership is None
+    assert result.effects.accounts == () and result.effects.member is None
+    assert result.effects.order == OrderRecord(
+        external_id="order_12345",
+        profile_id=None,
+        fingerprint=fingerprint(order, requested(None, order), None),
+    )
 
 
 def test_an_empty_pool_issues_what_it_has_and_says_how_many_are_missing() -> None:
@@ -119,32 +140,99 @@ def test_an_empty_pool_issues_what_it_has_and_says_how_many_are_missing() -> Non
     assert result.issued[0].codes == () and result.issued[0].missing == 1
 
 
+GATED = le.program_from_dict(  # seed 004's order code (pool 42) unlocks a 5% discount
+    {
+        **PROGRAM.to_dict(),
+        "promotions": [
+            {"external_id": "coded", "type": "discount",
+             "benefit": {"kind": "percent", "percent": "5"},
+             "conditions": [{"kind": "promo_code", "codes": ["HYDO-4728-DZGU"]}]},
+        ],
+    }
+)  # fmt: skip
+
+
 def test_a_used_single_use_code_is_outdated_and_a_fresh_one_is_marked_used() -> None:
-    gated = le.program_from_dict(
-        {
-            **PROGRAM.to_dict(),
-            "promotions": [
-                {"external_id": "coded", "type": "discount",
-                 "benefit": {"kind": "percent", "percent": "5"},
-                 "conditions": [{"kind": "promo_code", "codes": ["HYDO-4728-DZGU"]}]},
-            ],
-        }
-    )  # fmt: skip
     pool = le.CodePool(pool_id=42, name="Summer")
-    asked = le.Requested.of(le.calculate(gated, ORDER, None, now=NOW))
-    first = le.commit(gated, ORDER, asked, membership=None, now=NOW, pools=[pool])
+    asked = le.Requested.of(le.calculate(GATED, ORDER, None, now=NOW, pools=[pool]))
+    first = le.commit(GATED, ORDER, asked, membership=None, now=NOW, pools=[pool])
+    assert first.status is le.CommitStatus.SUCCESS
     assert first.pools[0].used == frozenset({"HYDO-4728-DZGU"})
+    assert first.effects.used == ((42, "HYDO-4728-DZGU"),) and first.effects.issued == ()
     again = attrs.evolve(ORDER, external_id="order_2")
-    second = le.commit(gated, again, asked, membership=None, now=NOW, pools=first.pools)
-    assert second.differences == (le.Difference("promocodes[0]", "HYDO-4728-DZGU", "already used"),)
+    second = le.commit(GATED, again, asked, membership=None, now=NOW, pools=first.pools)
+    # the code no longer unlocks the discount: the promotion it gave is the difference
+    assert second.status is le.CommitStatus.OUTDATED
+    assert second.differences == (
+        le.Difference("final_total_price", "2755.00", "2900.00"),
+        le.Difference("lines[line_1].final_price_per_item", "1425.00", "1500.00"),
+        le.Difference("lines[line_1].promotions[discount:coded]", "applied", None),
+        le.Difference("lines[line_2].final_price_per_item", "665.00", "700.00"),
+        le.Difference("lines[line_2].promotions[discount:coded]", "applied", None),
+    )
+    assert second.calculation is not None
+    assert second.calculation.promo_codes == (
+        le.CodeStatus(code="HYDO-4728-DZGU", pool_id=42, state=le.CodeState.NOT_APPLICABLE),
+    )
+    assert second.effects == Effects() and second.pools == first.pools
+
+
+def test_calculate_finds_a_used_single_use_code_not_applicable_at_preorder() -> None:
+    """With the pools, a code its single-use pool marked used unlocks nothing already."""
+    fresh = le.CodePool(pool_id=42, name="Summer")
+    used = fresh.use("HYDO-4728-DZGU")
+    seen = le.calculate(GATED, ORDER, None, now=NOW, pools=[used])
+    assert seen.promo_codes == (
+        le.CodeStatus(code="HYDO-4728-DZGU", pool_id=42, state=le.CodeState.NOT_APPLICABLE),
+    )
+    assert [line.applied for line in seen.lines] == [(), ()]
+    assert str(seen.final_total_price) == "2900.00" and seen.order == ORDER
+    # the same code is applied while unused, from a reusable pool, or with no pool to judge by
+    universal = attrs.evolve(used, reuse="multiple")
+    for pools in ([fresh], [universal], [], [attrs.evolve(used, pool_id=43)]):
+        open_ = le.calculate(GATED, ORDER, None, now=NOW, pools=pools)
+        assert open_.promo_codes == (
+            le.CodeStatus(code="HYDO-4728-DZGU", pool_id=42, state=le.CodeState.APPLIED,
+                          promotions=("coded",)),
+        ), pools  # fmt: skip
+        assert str(open_.final_total_price) == "2755.00"
 
 
 def test_a_replay_returns_the_stored_result_and_a_lost_result_is_refused() -> None:
     first = committed()
+    assert first.effects.order is not None and first.effects.order.fingerprint
     replay = committed(first.membership, committed={"order_12345": first})
-    assert replay.processing_target is le.Target.PROCESSED and replay.effects == ()
+    assert replay.processing_target is le.Target.PROCESSED
+    assert replay.effects == Effects() and replay.effects.rows == ()
+    assert replay.issued == first.issued and replay.calculation == first.calculation
     with pytest.raises(le.LedgerError, match="committed before: pass its stored result"):
         committed(first.membership)
+
+
+def test_another_member_replaying_a_committed_external_id_gets_a_conflict() -> None:
+    """The same order and confirmation for p2 (or a guest) never receive p1's stored answer."""
+    first = committed()
+    joined = NOW - dt.timedelta(days=10)
+    other = le.register(PROGRAM, "p2", now=joined).membership
+    other = other.with_account(other.account("bonus1").accrue(Decimal(21525), now=joined).account)
+    asked = requested(member())
+    assert requested(other) == asked  # only the member differs
+    stored = {"order_12345": first}
+    message = r"^order 'order_12345' was committed with another request or member$"
+    for who in (other, None):
+        with pytest.raises(ConflictError, match=message):
+            le.commit(PROGRAM, ORDER, asked, membership=who, now=NOW, pools=[POOL],
+                      committed=stored)  # fmt: skip
+    # p1 under the same external_id, with another body: a conflict too
+    cheaper = attrs.evolve(asked, final_total_price=le.Money.parse("1.00", "RUB"))
+    with pytest.raises(ConflictError, match=message):
+        le.commit(PROGRAM, ORDER, cheaper, membership=first.membership, now=NOW,
+                  committed=stored)  # fmt: skip
+    # a stored success without its order record can never be replayed
+    unsigned = {"order_12345": attrs.evolve(first, effects=Effects())}
+    with pytest.raises(ConflictError, match=message):
+        le.commit(PROGRAM, ORDER, asked, membership=first.membership, now=NOW,
+                  committed=unsigned)  # fmt: skip
 
 
 def test_a_removed_member_cannot_commit() -> None:
@@ -174,9 +262,13 @@ def test_reversal_in_steps_adds_up_to_the_whole() -> None:
     first = committed()
     assert first.membership is not None
     step = le.reverse(first, first.membership, now=NOW, lines={"line_2": 1})
-    assert [(r.kind, r.delta) for r in step.effects] == [(le.Kind.CANCELLATION, 50)]
+    assert [(r.kind, r.delta) for r in step.effects.rows] == [(le.Kind.CANCELLATION, 50)]
+    # computed on bonus1 after the commit's rows: version 3
+    assert [(w.currency, w.version) for w in step.effects.accounts] == [("bonus1", 3)]
+    assert step.effects.order is None and step.effects.used == ()
     rest = le.reverse(first, step.membership, now=NOW, refunded={"line_2": 1})
-    assert sorted(r.delta for r in rest.effects) == [-75, 50]
+    assert sorted(r.delta for r in rest.effects.rows) == [-75, 50]
+    assert [(w.currency, w.version) for w in rest.effects.accounts] == [("bonus1", 4)]
     assert rest.membership.account("bonus1").balance(NOW).total == 21525
     with pytest.raises(le.ValidationError, match="more than the 2 items"):
         le.reverse(first, rest.membership, now=NOW, lines={"line_2": 1}, refunded={"line_2": 2})
@@ -198,7 +290,7 @@ def test_reversal_is_idempotent_with_an_eid() -> None:
     assert first.membership is not None
     once = le.reverse(first, first.membership, now=NOW, eid="refund-1")
     twice = le.reverse(first, once.membership, now=NOW, eid="refund-1")
-    assert twice.effects == () and twice.membership == once.membership
+    assert twice.effects.rows == () and twice.membership == once.membership
 
 
 def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_last_item() -> None:
@@ -223,12 +315,12 @@ def test_points_that_reach_the_delivery_are_posted_once_and_come_back_with_the_l
     seen = le.calculate(program, order, membership.member(program, now=NOW), now=NOW)
     assert seen.applied and seen.points[0].redeemed == 40  # some of it paid for the delivery
     result = le.commit(program, order, le.Requested.of(seen), membership=membership, now=NOW)
-    assert [(r.kind, r.amount) for r in result.effects] == [(le.Kind.REDEMPTION, 40)]
+    assert [(r.kind, r.amount) for r in result.effects.rows] == [(le.Kind.REDEMPTION, 40)]
     assert result.membership is not None
     half = le.reverse(result, result.membership, now=NOW, lines={"a": 1})
-    assert half.effects[0].delta < 40
+    assert half.effects.rows[0].delta < 40
     rest = le.reverse(result, half.membership, now=NOW, refunded={"a": 1})
-    assert sum(r.delta for r in (*half.effects, *rest.effects)) == 40
+    assert sum(r.delta for r in (*half.effects.rows, *rest.effects.rows)) == 40
     assert rest.membership.account("bonus1").balance(NOW).total == 100
 
 
@@ -244,7 +336,7 @@ def test_an_accrual_that_appeared_unasked_makes_the_commit_outdated() -> None:
     ]
     result = le.commit(PROGRAM, ORDER, attrs.evolve(asked, lines=lines), membership=member(),
                        now=NOW)  # fmt: skip
-    assert result.status is le.CommitStatus.OUTDATED and result.effects == ()
+    assert result.status is le.CommitStatus.OUTDATED and result.effects == Effects()
     assert result.differences == (
         le.Difference("lines[line_1].promotions[accrue_points:bonus_promo]", None, "75"),
     )
@@ -257,7 +349,7 @@ def test_an_order_older_than_the_points_lifetime_commits() -> None:
     seen = le.calculate(PROGRAM, old, membership.member(PROGRAM, now=NOW), now=NOW)
     result = le.commit(PROGRAM, old, le.Requested.of(seen), membership=membership, now=NOW)
     assert result.status is le.CommitStatus.SUCCESS
-    (accrual,) = [r for r in result.effects if r.kind is le.Kind.ACCRUAL]
+    (accrual,) = [r for r in result.effects.rows if r.kind is le.Kind.ACCRUAL]
     assert (accrual.activation, accrual.expiration) == (NOW, NOW + dt.timedelta(days=365))
 
 
@@ -299,7 +391,11 @@ def test_a_redemption_for_any_currency_commits_unchanged() -> None:
     assert [s.redeemed for s in seen.points] == [100, 100]
     result = le.commit(program, order, le.Requested.of(seen), membership=membership, now=NOW)
     assert result.status is le.CommitStatus.SUCCESS, result.differences
-    assert sorted((r.currency, r.delta) for r in result.effects) == [("a", -100), ("b", -100)]
+    assert sorted((r.currency, r.delta) for r in result.effects.rows) == [("a", -100), ("b", -100)]
+    assert [(w.currency, w.version, len(w.rows)) for w in result.effects.accounts] == [
+        ("a", 1, 1),
+        ("b", 1, 1),
+    ]
 
 
 def test_retrying_a_reversal_returns_the_first_result_after_other_cancellations() -> None:
@@ -307,13 +403,13 @@ def test_retrying_a_reversal_returns_the_first_result_after_other_cancellations(
     first = committed()
     assert first.membership is not None
     once = le.reverse(first, first.membership, now=NOW, lines={"line_2": 1}, eid="refund-1")
-    (row,) = once.effects
+    (row,) = once.effects.rows
     account = once.membership.account("bonus1")
     redemption = account.transaction("order:order_12345:redeem_points:redeem_promo")
     other = account.cancel(redemption.id, now=NOW, amount=Decimal(30))  # by support, say
     later = once.membership.with_account(other.account)
     again = le.reverse(first, later, now=NOW, lines={"line_2": 1}, eid="refund-1")
-    assert again.effects == () and again.membership == later
+    assert again.effects.rows == () and again.membership == later
     assert row.amount == 50
 
 
@@ -357,7 +453,7 @@ def test_qualification_points_are_floored_in_their_precision_once_per_currency()
         ("q", 397, 0, 397),
         ("r", Decimal("88.2"), 0, Decimal("88.2")),
     ]
-    rows = [(r.currency, r.kind, r.amount, r.eid) for r in result.effects]
+    rows = [(r.currency, r.kind, r.amount, r.eid) for r in result.effects.rows]
     assert rows == [
         ("bonus1", le.Kind.REDEMPTION, 100, "order:order_12345:redeem_points:redeem_promo"),
         ("bonus1", le.Kind.ACCRUAL, 75, "order:order_12345:accrue_points:bonus_promo"),
@@ -365,7 +461,7 @@ def test_qualification_points_are_floored_in_their_precision_once_per_currency()
         ("one", le.Kind.ACCRUAL, 1, "order:order_12345:qualify"),
         ("r", le.Kind.ACCRUAL, Decimal("88.2"), "order:order_12345:qualify"),
     ]
-    assert {r.description for r in result.effects[2:]} == {"qualification"}
+    assert {r.description for r in result.effects.rows[2:]} == {"qualification"}
     assert result.membership is not None
     with pytest.raises(le.LedgerError, match="committed before"):  # the qualify eid is the guard
         le.commit(program, ORDER, le.Requested(), membership=result.membership.with_account(
@@ -376,7 +472,7 @@ def test_qualification_points_are_floored_in_their_precision_once_per_currency()
 def test_posted_rows_name_the_order_and_the_promotion() -> None:
     """Every order row carries source order and promotion, for history and reversal."""
     result = committed()
-    assert [(r.source_type, r.source_id, r.promotion) for r in result.effects] == [
+    assert [(r.source_type, r.source_id, r.promotion) for r in result.effects.rows] == [
         ("order", "order_12345", "redeem_promo"),
         ("order", "order_12345", "bonus_promo"),
     ]
@@ -447,9 +543,10 @@ def test_only_applied_codes_are_marked_used_and_a_short_pool_says_how_many_are_m
 
 def test_a_replay_returns_the_membership_and_pools_passed_in() -> None:
     first = committed()
-    later = member(points=5)
-    replay = le.commit(PROGRAM, ORDER, requested(later), membership=later, now=NOW,
+    later = member(points=5)  # p1 again, though their balance moved: the same request replays
+    replay = le.commit(PROGRAM, ORDER, requested(member()), membership=later, now=NOW,
                        pools=[], committed={"order_12345": first})  # fmt: skip
+    assert replay.processing_target is le.Target.PROCESSED and replay.effects == Effects()
     assert replay.membership is later and replay.pools == ()
     assert replay.issued == first.issued and replay.points_changes == first.points_changes
 

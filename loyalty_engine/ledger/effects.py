@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..errors import ValidationError
+from ..model import INT64
+from ..parse import MAX_NESTING
 from .journal import Transaction
 
 if TYPE_CHECKING:
@@ -50,6 +53,26 @@ class MemberWrite:
     after: Registration
 
 
+def _json(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+    """A response is stored as JSON: objects with text keys, lists, text, 64-bit integers,
+    booleans and null, at most ``MAX_NESTING`` deep."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ValidationError(("response",), "…", f"nested deeper than {MAX_NESTING}")
+        if isinstance(item, Mapping):
+            if not all(isinstance(key, str) for key in item):
+                raise ValidationError(("response",), item, "object keys must be text")
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif not (
+            item is None or isinstance(item, str | bool) or (type(item) is int and item in INT64)
+        ):
+            raise ValidationError(("response",), item, "must be JSON text, integers or null")
+
+
 @attrs.frozen(kw_only=True)
 class OrderRecord:
     """A committed order: who, a fingerprint of the request, and the response a replay returns.
@@ -61,7 +84,7 @@ class OrderRecord:
     external_id: str
     profile_id: str | None
     fingerprint: str
-    response: Mapping[str, object] = attrs.field(factory=dict)
+    response: Mapping[str, object] = attrs.field(factory=dict, validator=_json)
 
 
 @attrs.frozen(kw_only=True)

@@ -18,10 +18,10 @@ from typing import Any
 
 import attrs
 
-from ..errors import Path, ValidationError, ValidationErrors
+from ..errors import Path, ValidationError, ValidationErrors, show
 from ..model import INT64, MAX_POINTS_PRECISION
 from ..money import parse_decimal
-from ..validators import instant
+from ..validators import checked, instant
 
 ROW_SCHEMA = 1  # the version of the row format below; stores record it and refuse others
 
@@ -76,12 +76,13 @@ class Transaction:
         return {key: encode(getattr(self, name)) for key, name, encode, _ in _CODEC}
 
     @classmethod
+    @checked
     def from_row(cls, data: object, path: Path = ()) -> Transaction:
         """A row written by ``to_row``, checked strictly: every problem at once, with its path."""
         if not isinstance(data, Mapping):
             raise ValidationError(path, data, "must be an object (a transaction row)")
         errors: list[ValidationError] = []
-        for key in sorted(set(data) - _KEYS, key=str):
+        for key in sorted(set(data) - _KEYS, key=show):
             errors.append(ValidationError((*path, key), data[key], "unknown key"))
         fields: dict[str, Any] = {}
         for key, name, _, decode in _CODEC:

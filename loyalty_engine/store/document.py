@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from ..errors import Path, ValidationError, ValidationErrors
+from ..errors import Path, ValidationError, ValidationErrors, show
 from ..ledger.effects import OrderRecord, Registration
 from ..ledger.journal import ROW_SCHEMA, Transaction, moment_text
 from ..pools import PoolCode
@@ -160,7 +160,7 @@ def _member(tables: Tables, get: Getter, profile_id: str, value: object, legacy:
     )
     versions = get.mapping(member.get("accounts", {}), (*path, "accounts")) or {}
     for currency, version in versions.items():
-        if type(version) is not int or version < 0:
+        if type(version) is not int or not 0 <= version < 2**63:
             get.fail((*path, "accounts", currency), version, "must be a version (an integer ≥ 0)")
     if not legacy:
         for currency in by_currency.keys() - versions.keys():
@@ -169,7 +169,9 @@ def _member(tables: Tables, get: Getter, profile_id: str, value: object, legacy:
         return
     tables.registrations[profile_id] = Registration(registered, removed)
     tables.rows[profile_id] = by_currency
-    tables.versions[profile_id] = {c: v for c, v in versions.items() if type(v) is int}
+    tables.versions[profile_id] = {
+        c: v for c, v in versions.items() if type(v) is int and 0 <= v < 2**63
+    }
     tables.profiles[profile_id] = profile
     for key in profile.identities():
         owner = tables.identities.setdefault(key, profile_id)
@@ -229,9 +231,10 @@ def _order(tables: Tables, get: Getter, external_id: str, value: object, legacy:
     if entry is None:
         return
     if legacy:  # 0.1 stored the bare response: no fingerprint, so it can never be replayed
-        tables.orders[external_id] = OrderRecord(
-            external_id=external_id, profile_id=None, fingerprint="", response=entry
-        )
+        record = get.build(path, partial(OrderRecord, external_id=external_id, profile_id=None,
+                                         fingerprint="", response=entry))  # fmt: skip
+        if record is not None:
+            tables.orders[external_id] = record
         return
     get.keys(entry, path, {"profile_id", "fingerprint", "response"})
     profile_id, signed = entry.get("profile_id"), entry.get("fingerprint")
@@ -242,12 +245,14 @@ def _order(tables: Tables, get: Getter, external_id: str, value: object, legacy:
     response = get.mapping(entry.get("response"), (*path, "response"))
     if response is None or not isinstance(signed, str):
         return
-    tables.orders[external_id] = OrderRecord(
-        external_id=external_id,
-        profile_id=profile_id if isinstance(profile_id, str) else None,
-        fingerprint=signed,
-        response=response,
-    )
+    record = get.build(
+        path,
+        partial(OrderRecord, external_id=external_id,
+                profile_id=profile_id if isinstance(profile_id, str) else None,
+                fingerprint=signed, response=response),
+    )  # fmt: skip
+    if record is not None:
+        tables.orders[external_id] = record
 
 
 def _text(value: object) -> str:
@@ -292,7 +297,7 @@ class Getter:
         return not missing
 
     def keys(self, data: Mapping[str, object], path: Path, allowed: set[str]) -> None:
-        for key in sorted(set(data) - allowed, key=str):
+        for key in sorted(set(data) - allowed, key=show):
             self.fail((*path, key), data[key], "unknown key")
 
     def moment(self, value: object, path: Path, *, required: bool = False) -> dt.datetime | None:

@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 class JsonFileStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ValidationError(("path",), path, "must be a file path")
         try:
             self.path = Path(os.path.realpath(path))
         except (OSError, ValueError) as error:

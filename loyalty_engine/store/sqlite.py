@@ -96,8 +96,14 @@ _INSERT_ROW = (
 class SqliteStore:
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         """Open (and with ``create``, make or migrate) the database at ``path``."""
+        if not isinstance(path, str | os.PathLike):
+            raise ValidationError(("path",), path, "must be a file path")
         self.path = Path(path)
-        if not self.path.parent.is_dir():
+        try:
+            directory = self.path.parent.is_dir()
+        except (OSError, ValueError) as error:
+            raise StoreError(f"{os.fspath(path)!r}: not a usable path ({error})") from None
+        if not directory:
             raise StoreError(f"{self.path.parent}: no such directory")
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no such database (loyalty-engine db init)")

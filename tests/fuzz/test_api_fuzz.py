@@ -6,9 +6,12 @@ argument replaced by a hostile value, must either succeed — and then what a ca
 with the result (calculate, render, commit, replay) must keep the promise too — or raise a
 ``LoyaltyError``. Anything else (``TypeError``, ``RecursionError``, ``OverflowError``,
 ``decimal.InvalidOperation``, a bare ``ValueError``) is a hole. The plain-dict readers get the
-document walk of the CLI fuzz, with Python values. Last, the caller's ``decimal`` context must
-change nothing: the same calculation, commit and ledger operations under a hostile context give
-the same answers. ``LOYALTY_FUZZ=deep`` runs every case; the default is a deterministic sample.
+document walk of the CLI fuzz, with Python values: the state document (``read_document``, and
+the ``JsonFileStore`` over it as a file), a transaction row (``Transaction.from_row``) and the
+requests; a store read from a hostile document is then committed to and replayed through the
+service loop. Last, the caller's ``decimal`` context must change nothing: the same calculation,
+commit (through the JSON store) and ledger operations under a hostile context give the same
+answers. ``LOYALTY_FUZZ=deep`` runs every case; the default is a deterministic sample.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import itertools
 import json
 import random
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -47,9 +52,20 @@ from loyalty_engine.altcraft.commit import parse_commit_request, render_commit_r
 from loyalty_engine.altcraft.preorder import parse_preorder_request, render_preorder_response
 from loyalty_engine.altcraft.wire import read_json_file
 from loyalty_engine.documents import load_member, member_from_dict
-from loyalty_engine.errors import LoyaltyError, render_path
-from loyalty_engine.ledger import transaction_row
-from loyalty_engine.state import load_state, state_from_dict, state_to_dict
+from loyalty_engine.errors import ConflictError, LoyaltyError, render_path
+from loyalty_engine.store import (
+    JsonFileStore,
+    Match,
+    MemoryStore,
+    Store,
+    commit_order,
+    load,
+    locate,
+    member_at,
+    read_document,
+    to_document,
+)
+from loyalty_engine.store.tables import Tables
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 T0 = dt.datetime(2026, 2, 18, 13, 1, 6, tzinfo=dt.UTC)
@@ -122,8 +138,25 @@ SHOW_ORDER = parse_preorder_request(_read("showcase", "request.json")).order
 MEMBER3 = load_member(EXAMPLES / "seed_003" / "member.json")
 SHOW_MEMBER = load_member(EXAMPLES / "showcase" / "member.json")
 COMMIT4 = parse_commit_request(_read("seed_004", "request.json"))
-STATE4 = load_state(EXAMPLES / "seed_004" / "state.json", P4)
-MEMBERSHIP4 = STATE4.members[COMMIT4.profile_id or ""]
+assert COMMIT4.match is not None
+MATCH4 = COMMIT4.match
+STATE4_PATH = EXAMPLES / "seed_004" / "state.json"
+STATE4 = _read("seed_004", "state.json")  # 0.1's state file: no schema
+assert isinstance(STATE4, dict)
+
+
+def store4(pools: Sequence[le.CodePool] | None = None) -> MemoryStore:
+    """A fresh store holding seed 004's state; with ``pools`` in place of its own, if given."""
+    if pools is None:
+        return MemoryStore.over(read_document(STATE4))
+    store = MemoryStore.over(read_document({**STATE4, "pools": []}))
+    for pool in pools:
+        store.add_pool(pool)
+    return store
+
+
+MEMBERSHIP4 = locate(store4(), P4, MATCH4)[0]
+POOLS4 = store4().pools()
 BONUS = P3.currencies[0]
 FINE = le.PointsCurrency(eid="fine", precision=6, lifetime_days=30)
 RUB = le.Money.parse("1500.00", "RUB")
@@ -150,11 +183,33 @@ def _account() -> le.Account:
 
 ACCOUNT = _account()
 COMMITTED = le.commit(
-    P4, COMMIT4.order, COMMIT4.requested, membership=MEMBERSHIP4, now=T0, pools=STATE4.pools
+    P4, COMMIT4.order, COMMIT4.requested, membership=MEMBERSHIP4, now=T0, pools=POOLS4
 )
 assert COMMITTED.status is le.CommitStatus.SUCCESS
 AFTER = COMMITTED.membership
 assert AFTER is not None
+
+
+def _schema_1() -> dict[str, object]:
+    """The current state document: a member with identities, segments and tags, account
+    versions, an order committed (``order_0``, a copy of seed 004's), a code handed out."""
+    store = store4()
+    first = attrs.evolve(COMMIT4.order, external_id="order_0")
+    done = commit_order(store, P4, first, COMMIT4.requested, match=MATCH4, now=T0,
+                        render=render_commit_response)  # fmt: skip
+    assert done.result is not None and done.result.status is le.CommitStatus.SUCCESS
+    document = to_document(store)
+    members = document["members"]
+    assert isinstance(members, dict)
+    members[MEMBERSHIP4.profile_id].update(
+        email="a@example.com", phone="+7 900 123-45-67", fields={"card": "12345"},
+        segments=["b2c"], tags=["vip"],
+    )  # fmt: skip
+    read_document(document)  # still a valid document
+    return document
+
+
+SCHEMA_1 = _schema_1()
 
 
 # --- what a caller does with a result -----------------------------------------------------------
@@ -245,20 +300,49 @@ def use_currency(currency: le.PointsCurrency) -> None:
     use_posting(account.accrue(Decimal(10), now=T0))
 
 
-def use_commit(result: le.CommitResult) -> None:
-    json.dumps(render_commit_response(result), ensure_ascii=False)
+def use_commit(result: le.CommitResult, pools: Sequence[le.CodePool] = POOLS4) -> None:
+    """Render the result; a commit made now is stored (in seed 004's state with the ``pools``
+    it was given), written out as a document, read back, and every member replayed."""
+    response = render_commit_response(result)
+    json.dumps(response, ensure_ascii=False)
+    if result.processing_target is not le.Target.IMMEDIATE:
+        return
+    store = store4(pools)
+    store.apply(result.effects.with_response(response))
+    again = reread(store)
     if result.membership is not None:
-        state = attrs.evolve(STATE4, members={result.membership.profile_id: result.membership})
-        json.dumps(state_to_dict(attrs.evolve(state, pools=result.pools)), ensure_ascii=False)
+        membership, _ = load(again, P4, result.membership.profile_id) or (None, None)
+        if membership is None or [a.balance(NOW) for a in membership.accounts] != [
+            a.balance(NOW) for a in result.membership.accounts
+        ]:
+            raise AssertionError("the stored member replays to other balances")
+    record, committed = again.order(result.external_id), result.effects.order
+    if record is None or committed is None or (record.profile_id, record.fingerprint) != (
+        committed.profile_id, committed.fingerprint
+    ) or record.response != json.loads(json.dumps(response)):  # fmt: skip
+        raise AssertionError("the committed order is not stored as committed")
+
+
+def reread(store: Store) -> MemoryStore:
+    """``store`` written out as a state document (JSON text) and read back; every member
+    replays, or a LoyaltyError says why not."""
+    text = json.dumps(to_document(store), ensure_ascii=False)
+    again = MemoryStore.over(read_document(json.loads(text)))
+    if to_document(again) != json.loads(text):
+        raise AssertionError("the state document does not read back as it was written")
+    for profile_id in again.profiles():
+        load(again, P4, profile_id)
+    return again
 
 
 def _commit_with(**kwargs: Any) -> None:
     """Commit seed 004 with some arguments replaced, then use the result."""
     args: dict[str, Any] = {
         "program": P4, "order": COMMIT4.order, "requested": COMMIT4.requested,
-        "membership": MEMBERSHIP4, "now": T0, "pools": STATE4.pools,
+        "membership": MEMBERSHIP4, "now": T0, "pools": POOLS4,
     }  # fmt: skip
-    use_commit(le.commit(**{**args, **kwargs}))
+    args.update(kwargs)
+    use_commit(le.commit(**args), args["pools"])
 
 
 def _commit_with_requested(**parts: Any) -> None:
@@ -269,9 +353,17 @@ def use_posting(posting: le.Posting) -> None:
     account = posting.account
     account.balance(NOW), account.held(NOW), account.history(limit=100)
     rows = list(account.journal)
-    json.dumps([transaction_row(r) for r in rows], ensure_ascii=False)
+    for row in rows:
+        use_row(row)
     again = le.Account.replay(account.profile_id, account.currency, rows)
     assert again.balance(NOW) == account.balance(NOW), "replay gives another balance"
+
+
+def use_row(row: le.Transaction) -> None:
+    """A row is written as JSON scalars and read back as itself."""
+    data = json.loads(json.dumps(row.to_row(), ensure_ascii=False))
+    if le.Transaction.from_row(data) != row:
+        raise AssertionError("Transaction.from_row(row.to_row()) is another row")
 
 
 def use_change(change: Any) -> None:
@@ -279,6 +371,62 @@ def use_change(change: Any) -> None:
     membership.member(QUAL, now=NOW), membership.tiers(QUAL)
     for account in membership.accounts:
         account.balance(NOW)
+    for write in change.effects.accounts:  # the rows to store are the journal past its version
+        if tuple(membership.account(write.currency).journal)[write.version :] != write.rows:
+            raise AssertionError(f"effects for {write.currency} are not the journal's new rows")
+
+
+def use_store(store: Store) -> None:
+    """What a service does with a store: read every member, commit seed 004's order, replay
+    it; another member under its external_id is refused."""
+    reread(store)
+    store.pools(), list(store.orders())
+    args: dict[str, Any] = dict(program=P4, order=COMMIT4.order, requested=COMMIT4.requested,
+                                now=T0, render=render_commit_response)  # fmt: skip
+    done = commit_order(store, match=MATCH4, **args)
+    json.dumps(done.response, ensure_ascii=False)
+    if done.result is not None and done.result.status is not le.CommitStatus.SUCCESS:
+        return  # outdated: nothing was stored
+    again = commit_order(store, match=MATCH4, **args)
+    if again.result is not None or again.response != done.response:
+        raise AssertionError("a committed order does not replay its stored response")
+    try:
+        commit_order(store, match=None, **args)
+    except ConflictError:
+        pass
+    else:
+        raise AssertionError("a guest replaying a member's order was not refused")
+    reread(store)
+
+
+def use_tables(tables: Tables) -> None:
+    use_store(MemoryStore.over(tables))
+
+
+def use_json_store(store: JsonFileStore) -> None:
+    """Reads only: the path may be anything, and the examples are never written."""
+    reread(store)
+    profile_id = store.find(MATCH4)
+    found = load(store, P4, profile_id) if profile_id is not None else None
+    le.commit(P4, COMMIT4.order, COMMIT4.requested, now=T0, pools=store.pools(),
+              membership=found[0] if found else None)  # fmt: skip
+
+
+_SCRATCH = tempfile.TemporaryDirectory(prefix="loyalty-api-fuzz-")
+_FILES = itertools.count()
+
+
+def state_file(document: object) -> JsonFileStore | None:
+    """``document`` as the state file of a fresh directory (``None``: JSON cannot hold it, as
+    ``object()``), and the JSON store over it."""
+    try:
+        text = json.dumps(document, default=str)  # a Decimal or datetime as its text
+    except (ValueError, RecursionError):
+        return None
+    folder = Path(_SCRATCH.name) / str(next(_FILES))
+    folder.mkdir()
+    (folder / "state.json").write_text(text, encoding="utf-8")
+    return JsonFileStore(folder / "state.json")
 
 
 # --- the targets --------------------------------------------------------------------------------
@@ -441,7 +589,7 @@ def targets() -> list[Target]:
         t("calculate", le.calculate, use_result, program=SHOW, order=SHOW_ORDER,
           member=SHOW_MEMBER, now=NOW, pickers={}),
         t("commit", le.commit, use_commit, program=P4, order=COMMIT4.order, requested=requested,
-          membership=MEMBERSHIP4, now=T0, pools=STATE4.pools, committed={}, segments=["b2c"],
+          membership=MEMBERSHIP4, now=T0, pools=POOLS4, committed={}, segments=["b2c"],
           tags=["vip"], pickers={}),
         t("reverse", le.reverse, use_change, committed=COMMITTED, membership=AFTER, now=NOW,
           lines={"line_2": 1}, refunded={"line_2": 0}, policy="allow_negative", eid="r1"),
@@ -498,10 +646,13 @@ def targets() -> list[Target]:
           data=_read("seed_004", "request.json")),
         t("render_preorder_response", render_preorder_response, None,
           result=le.calculate(P3, ORDER3, MEMBER3, now=NOW), profile_id="p"),
-        t("state_from_dict", state_from_dict,
-          lambda s: json.dumps(state_to_dict(s), ensure_ascii=False),
-          data=_read("seed_004", "state.json"), program=P4),
-        t("load_state", load_state, None, path=EXAMPLES / "seed_004" / "state.json", program=P4),
+        # the store
+        t("read_document", read_document, use_tables, data=SCHEMA_1),
+        t("JsonFileStore", JsonFileStore, use_json_store, path=STATE4_PATH),
+        t("Transaction.from_row", le.Transaction.from_row, use_row,
+          data=list(ACCOUNT.journal)[1].to_row(), path=("rows", 1)),
+        t("Match", Match, lambda m: member_at(store4(), P4, m, NOW), method="profile_id",
+          value=MEMBERSHIP4.profile_id, field_name=None),
         t("read_json_file", read_json_file, None, path=EXAMPLES / "seed_003" / "request.json"),
     ]
     # fmt: on
@@ -596,10 +747,21 @@ READERS: dict[
         parse_commit_request,
         lambda r: _commit_with(order=r.order, requested=r.requested),
     ),
-    "state_from_dict(seed_004)": (
+    "read_document(seed_004, 0.1)": (
         lambda: _read("seed_004", "state.json"),
-        lambda data: state_from_dict(data, P4),
-        lambda s: _commit_with(membership=next(iter(s.members.values()), None), pools=s.pools),
+        read_document,
+        use_tables,
+    ),
+    "read_document(schema 1)": (lambda: SCHEMA_1, read_document, use_tables),
+    "JsonFileStore(schema 1)": (
+        lambda: SCHEMA_1,
+        state_file,
+        lambda store: store is None or use_store(store),
+    ),
+    "Transaction.from_row(held redemption)": (
+        lambda: list(ACCOUNT.journal)[1].to_row(),
+        le.Transaction.from_row,
+        use_row,
     ),
 }
 
@@ -653,17 +815,22 @@ def _seed_003() -> str:
 
 
 def _seed_004(tmp: Path) -> str:
+    """Commit seed 004 through a fresh copy of its JSON state file, then replay it."""
     program = le.load_program(EXAMPLES / "seed_004" / "program.toml")
     request = parse_commit_request(_read("seed_004", "request.json"))
-    state = load_state(EXAMPLES / "seed_004" / "state.json", program)
-    membership = state.members[request.profile_id or ""]
-    result = le.commit(program, request.order, request.requested, membership=membership, now=T0,
-                       pools=state.pools)  # fmt: skip
-    assert result.membership is not None
-    after = attrs.evolve(
-        state, members={membership.profile_id: result.membership}, pools=result.pools
-    )
-    return json.dumps([render_commit_response(result), state_to_dict(after)], ensure_ascii=False)
+    path = tmp / "state.json"
+    path.write_bytes(STATE4_PATH.read_bytes())
+    store = JsonFileStore(path)
+    args: dict[str, Any] = {
+        "program": program, "order": request.order, "requested": request.requested,
+        "match": request.match, "now": T0, "render": render_commit_response,
+    }  # fmt: skip
+    done = commit_order(store, **args)
+    assert done.result is not None and done.result.status is le.CommitStatus.SUCCESS
+    replay = commit_order(store, **args)
+    assert replay.result is None
+    return json.dumps([done.response, replay.response, path.read_text("utf-8")],
+                      ensure_ascii=False)  # fmt: skip
 
 
 def _ledger() -> str:
@@ -685,8 +852,9 @@ def _ledger() -> str:
         str(account.expiring(T0, T0 + 31 * day, now=T0 + 3 * day)),
         str(account.outstanding(1, now=T0 + 3 * day)),
         str(account.balance(T0 + 35 * day)),
-        [transaction_row(r) for r in account.journal],
-        [transaction_row(r) for r in account.settle(T0 + 50 * day)[1]],
+        [r.to_row() for r in account.journal],
+        [r.to_row() for r in account.settle(T0 + 50 * day)[1]],
+        [le.Transaction.from_row(r.to_row()).to_row() for r in account.journal],
     ]
     return json.dumps(out, ensure_ascii=False)
 

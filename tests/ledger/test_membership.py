@@ -9,6 +9,7 @@ import pytest
 
 import loyalty_engine as le
 from loyalty_engine.ledger import Kind
+from loyalty_engine.ledger.effects import MemberWrite, Registration
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PROGRAM = le.program_from_dict(
@@ -60,22 +61,32 @@ def test_register_opens_an_account_per_currency_and_grants_the_initial_balance()
     change = le.register(PROGRAM, "p1", now=T0, registration_date=day(-3))
     assert [a.currency.eid for a in change.membership.accounts] == ["bonus", "qual"]
     assert change.membership.registered_at == day(-3)
-    (row,) = change.effects
+    (row,) = change.effects.rows
     assert (row.kind, row.amount, row.source_type) == (Kind.ACCRUAL, 50, "registration")
     assert change.membership.account("bonus").balance(T0).active == 50
+    # both accounts are new (version 0); the member was not one before
+    assert [(w.currency, w.version, len(w.rows)) for w in change.effects.accounts] == [
+        ("bonus", 0, 1),
+        ("qual", 0, 0),
+    ]
+    assert change.effects.member == MemberWrite(
+        profile_id="p1", before=None, after=Registration(day(-3))
+    )
+    assert change.effects.order is None and change.effects.issued == change.effects.used == ()
 
 
 def test_registering_again_changes_nothing() -> None:
     first = joined()
     again = le.register(PROGRAM, "p1", now=day(1), existing=first)
-    assert again.effects == () and again.membership == first
+    assert again.effects.rows == () and again.membership == first
 
 
 def test_a_currency_added_later_gets_its_account_at_the_next_registration() -> None:
     small = le.program_from_dict({"currencies": [{"eid": "qual", "qualifying": True}]})
     early = le.register(small, "p1", now=T0).membership
     later = le.register(PROGRAM, "p1", now=day(1), existing=early)
-    assert [row.currency for row in later.effects] == ["bonus"]
+    assert [row.currency for row in later.effects.rows] == ["bonus"]
+    assert [(w.currency, w.version) for w in later.effects.accounts] == [("qual", 0), ("bonus", 0)]
     assert {a.currency.eid for a in later.membership.accounts} == {"bonus", "qual"}
 
 
@@ -83,7 +94,7 @@ def test_a_currency_added_later_gets_its_account_at_the_next_registration() -> N
 def test_rejoining_after_removal_grants_no_second_initial_balance(policy: str) -> None:
     gone = le.remove(joined(), now=day(1), policy=policy).membership  # type: ignore[arg-type]
     back = le.register(PROGRAM, "p1", now=day(2), existing=gone)
-    assert back.effects == () and back.membership.removed_at is None
+    assert back.effects.rows == () and back.membership.removed_at is None
     expected = 0 if policy == "forfeit" else 50
     assert back.membership.account("bonus").balance(day(2)).total == expected
 
@@ -93,7 +104,12 @@ def test_forfeit_rolls_back_holds_and_zeroes_the_books_but_keeps_history() -> No
     held = membership.account("bonus").redeem(Decimal(20), now=T0, temp_timeout_sec=600)
     membership = membership.with_account(held.account)
     change = le.remove(membership, now=day(1))
-    assert [r.kind for r in change.effects] == [Kind.ROLLBACK, Kind.FORFEIT]
+    assert [r.kind for r in change.effects.rows] == [Kind.ROLLBACK, Kind.FORFEIT]
+    # computed on bonus at version 2 (the initial balance and the hold)
+    assert [(w.currency, w.version) for w in change.effects.accounts] == [("bonus", 2), ("qual", 0)]
+    assert change.effects.member == MemberWrite(
+        profile_id="p1", before=Registration(T0), after=Registration(T0, removed_at=day(1))
+    )
     account = change.membership.account("bonus")
     assert account.balance(day(1)).total == 0 and len(account.journal) == 4
     assert sum(r.delta for r in account.journal) == 0
@@ -101,7 +117,7 @@ def test_forfeit_rolls_back_holds_and_zeroes_the_books_but_keeps_history() -> No
 
 def test_a_removed_member_cannot_transact_and_removing_twice_changes_nothing() -> None:
     gone = le.remove(joined(), now=day(1)).membership
-    assert le.remove(gone, now=day(2)).effects == ()
+    assert le.remove(gone, now=day(2)).effects.rows == ()
     with pytest.raises(le.LedgerError, match="removed"):
         gone.with_account(gone.account("bonus"))
     with pytest.raises(le.LedgerError, match="removed"):
@@ -163,9 +179,14 @@ def test_triggers_page_by_id() -> None:
 
 def test_a_trigger_without_an_amount_posts_each_rules_static_amount() -> None:
     change = le.apply_trigger(PROGRAM, joined(), "app", side="accrual", now=day(1))
-    assert [(r.currency, r.amount, r.promotion, r.source_type) for r in change.effects] == [
+    rows = change.effects.rows
+    assert [(r.currency, r.amount, r.promotion, r.source_type) for r in rows] == [
         ("bonus", 100, "app", "trigger"),
         ("qual", 120, "app", "trigger"),
+    ]
+    assert [(w.currency, w.version, len(w.rows)) for w in change.effects.accounts] == [
+        ("bonus", 1, 1),  # read after the initial balance's row
+        ("qual", 0, 1),
     ]
     assert change.membership.tier(PROGRAM) == "silver"
 
@@ -173,13 +194,13 @@ def test_a_trigger_without_an_amount_posts_each_rules_static_amount() -> None:
 def test_a_currency_narrows_a_trigger_to_one_rule() -> None:
     change = le.apply_trigger(PROGRAM, joined(), 5, side="accrual", now=day(1),
                               currency=le.PointsRef(eid="qual"))  # fmt: skip
-    assert [r.currency for r in change.effects] == ["qual"]
+    assert [r.currency for r in change.effects.rows] == ["qual"]
 
 
 def test_a_given_amount_must_lie_within_the_rules_bounds() -> None:
     ok = le.apply_trigger(PROGRAM, joined(), "survey", side="accrual", now=day(1),
                           amount=Decimal(10))  # fmt: skip
-    assert ok.effects[0].amount == 10
+    assert ok.effects.rows[0].amount == 10
     for bad in (Decimal(9), Decimal(201)):
         with pytest.raises(le.ValidationError, match=r"outside \[10, 200\]"):
             le.apply_trigger(PROGRAM, joined(), "survey", side="accrual", now=day(1), amount=bad)
@@ -192,7 +213,7 @@ def test_a_trigger_must_be_active_and_in_its_dates() -> None:
         le.apply_trigger(PROGRAM, joined(), "summer", side="accrual", now=day(1))
     inside = le.apply_trigger(PROGRAM, joined(), "summer", side="accrual",
                               now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))  # fmt: skip
-    assert inside.effects[-1].amount == 5  # after the expiry of the initial balance
+    assert inside.effects.rows[-1].amount == 5  # after the expiry of the initial balance
     with pytest.raises(le.ValidationError, match="no such trigger"):
         le.apply_trigger(PROGRAM, joined(), "nope", side="accrual", now=day(1))
 
@@ -208,7 +229,7 @@ def test_a_trigger_with_an_eid_posts_once() -> None:
     first = le.apply_trigger(PROGRAM, joined(), "app", side="accrual", now=day(1), eid="t-1")
     again = le.apply_trigger(PROGRAM, first.membership, "app", side="accrual", now=day(2),
                              eid="t-1")  # fmt: skip
-    assert again.effects == () and again.membership == first.membership
+    assert again.effects.rows == () and again.membership == first.membership
 
 
 # --- code pools ---------------------------------------------------------------------------
