@@ -85,6 +85,8 @@ CREATE TABLE orders (
   fingerprint TEXT NOT NULL,
   response TEXT NOT NULL
 );
+CREATE TABLE pools_version (version INTEGER NOT NULL);
+INSERT INTO pools_version VALUES (0);
 """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)  # row schema ROW_SCHEMA; a new row schema is a migration
@@ -108,6 +110,7 @@ class SqliteStore:
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no such database (loyalty-engine db init)")
         self._lock = threading.Lock()
+        self._pools: tuple[int, tuple[CodePool, ...]] | None = None  # (pools_version, pools)
         try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=60, check_same_thread=False
@@ -209,28 +212,43 @@ class SqliteStore:
         )
 
     def pools(self) -> tuple[CodePool, ...]:
-        pools = self._query("SELECT pool_id, name, reuse FROM pools ORDER BY pool_id")
-        out = []
-        for pool_id, name, reuse in pools:
-            codes = self._query(
-                "SELECT code, expires_at FROM pool_codes WHERE pool_id = ? AND issued = 0 "
-                "ORDER BY position",
-                pool_id,
-            )
-            used = self._query("SELECT code FROM used_codes WHERE pool_id = ?", pool_id)
+        """Read in one snapshot, and again only when a write changed a pool since: every write
+        to a pool bumps ``pools_version``."""
+        with self._lock:
             try:
-                out.append(
-                    CodePool(
-                        pool_id=pool_id,
-                        name=name,
-                        reuse=reuse,
-                        codes=[PoolCode(code, _moment(at)) for code, at in codes],
-                        used=[code for (code,) in used],
-                    )
-                )
-            except ValidationError as error:
-                raise StoreError(f"{self.path}: pools[{pool_id}]: {error}") from None
-        return tuple(out)
+                self._db.execute("BEGIN")
+                try:
+                    (version,) = self._db.execute("SELECT version FROM pools_version").fetchone()
+                    if self._pools is not None and self._pools[0] == version:
+                        return self._pools[1]
+                    rows = self._db.execute(
+                        "SELECT pool_id, name, reuse FROM pools ORDER BY pool_id"
+                    ).fetchall()
+                    codes = self._db.execute(
+                        "SELECT pool_id, code, expires_at FROM pool_codes WHERE issued = 0 "
+                        "ORDER BY pool_id, position"
+                    ).fetchall()
+                    used = self._db.execute("SELECT pool_id, code FROM used_codes").fetchall()
+                finally:
+                    self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as error:
+                raise StoreError(f"{self.path}: {error}") from None
+        live: dict[int, list[PoolCode]] = {}
+        spent: dict[int, list[str]] = {}
+        out = []
+        try:
+            for pool_id, code, at in codes:
+                live.setdefault(pool_id, []).append(PoolCode(code, _moment(at)))
+            for pool_id, code in used:
+                spent.setdefault(pool_id, []).append(code)
+            for pool_id, name, reuse in rows:
+                codes_of, used_of = live.get(pool_id, []), spent.get(pool_id, [])
+                out.append(CodePool(pool_id=pool_id, name=name, reuse=reuse, codes=codes_of,
+                                    used=used_of))  # fmt: skip
+        except (ValidationError, ValueError, TypeError) as error:
+            raise StoreError(f"{self.path}: pools: {error}") from None
+        self._pools = (version, tuple(out))
+        return self._pools[1]
 
     def issued(self, pool_id: int) -> frozenset[str]:
         found = self._query("SELECT code FROM pool_codes WHERE pool_id = ? AND issued = 1", pool_id)
@@ -343,6 +361,8 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
                 "UPDATE accounts SET version = ? WHERE profile_id = ? AND currency = ?",
                 (version + len(account.rows), account.profile_id, account.currency),
             )
+    if effects.issued or effects.used:
+        db.execute("UPDATE pools_version SET version = version + 1")
     for pool_id, code in effects.issued:
         taken = db.execute(
             "UPDATE pool_codes SET issued = 1 WHERE pool_id = ? AND code = ? AND issued = 0",
@@ -396,6 +416,7 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
 
 
 def _add_pool(db: sqlite3.Connection, pool: CodePool) -> None:
+    db.execute("UPDATE pools_version SET version = version + 1")
     found = db.execute("SELECT name, reuse FROM pools WHERE pool_id = ?", (pool.pool_id,))
     existing = found.fetchone()
     if existing is None:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import loyalty_engine as le
 from loyalty_engine.errors import StoreError
+from loyalty_engine.ledger.effects import Effects, OrderRecord
 from loyalty_engine.store import SCHEMA_VERSION, SqliteStore
 
 
@@ -59,3 +61,18 @@ def test_a_missing_directory_or_database_is_a_clear_error(tmp_path: Path) -> Non
         SqliteStore(tmp_path / "nowhere" / "s.sqlite")
     with pytest.raises(StoreError, match="no such database"):
         SqliteStore(tmp_path / "s.sqlite", create=False)
+
+
+def test_pools_are_read_again_when_another_connection_changed_them(tmp_path: Path) -> None:
+    """The pools are cached by ``pools_version``; a write through any connection bumps it."""
+    reader, writer = SqliteStore(tmp_path / "s.sqlite"), SqliteStore(tmp_path / "s.sqlite")
+    writer.add_pool(
+        le.CodePool(pool_id=1, name="Gifts", codes=[le.PoolCode("A"), le.PoolCode("B")])
+    )
+    assert [c.code for c in reader.pools()[0].codes] == ["A", "B"]
+    assert reader.pools() is reader.pools()  # nothing changed: the same value
+    writer.apply(Effects(issued=((1, "A"),), used=((1, "B"),)))
+    (pool,) = reader.pools()
+    assert [c.code for c in pool.codes] == ["B"] and pool.used == {"B"}
+    writer.apply(Effects(order=OrderRecord(external_id="o", profile_id=None, fingerprint="f")))
+    assert reader.pools() == (pool,)
