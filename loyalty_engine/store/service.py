@@ -29,7 +29,7 @@ from .protocol import Store
 from .records import Match, Profile
 
 T = TypeVar("T")
-ATTEMPTS = 8
+ATTEMPTS = 12
 Clock = dt.datetime | Callable[[], dt.datetime]  # a fixed time, or the edge's clock
 
 
@@ -147,6 +147,16 @@ class Committed:
     result: CommitResult | None
 
 
+def _time(now: Clock, membership: Membership | None) -> dt.datetime:
+    """A fixed ``now`` as given; a clock read after the member was, and never before the
+    member's last operation (another writer's clock may run a little ahead of ours)."""
+    if not callable(now):
+        return now
+    moment = now()
+    seen = [a.as_of for a in membership.accounts if a.as_of] if membership is not None else []
+    return max([moment, *seen])
+
+
 def commit_order(
     store: Store,
     program: Program,
@@ -166,9 +176,9 @@ def commit_order(
     """
 
     def attempt() -> tuple[Committed, Effects | None]:
-        at = now() if callable(now) else now
         found = locate(store, program, match) if match is not None else None
         membership, profile = found if found is not None else (None, None)
+        at = _time(now, membership)
         stored = store.order(order.external_id)
         if stored is not None:
             signed = fingerprint(order, requested, membership.profile_id if membership else None)
