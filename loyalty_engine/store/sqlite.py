@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..errors import ConflictError, LedgerError, StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord, Registration
 from ..ledger.journal import ROW_KEYS, Transaction, moment_text
@@ -277,12 +279,22 @@ class SqliteStore:
         self.apply_all([(effects, profile)])
 
     def apply_all(self, batch: Sequence[tuple[Effects, Profile | None]]) -> None:
+        cached = self._pools
+        versions: list[int] = []
+
         def work(db: sqlite3.Connection) -> None:
             disjoint(batch)
+            versions.append(db.execute("SELECT version FROM pools_version").fetchone()[0])
             for effects, profile in batch:
                 _apply(db, effects, profile)
+            versions.append(db.execute("SELECT version FROM pools_version").fetchone()[0])
 
         self._transaction(work)
+        before, after = versions
+        ours = sum(1 for effects, _ in batch if effects.issued or effects.used)
+        if ours and cached is not None and cached[0] == before and after == before + ours:
+            # only this write changed the pools since they were read: change the copy too
+            self._pools = (after, _taken(cached[1], [e for e, _ in batch]))
 
     def add_pool(self, pool: CodePool) -> None:
         self._transaction(lambda db: _add_pool(db, pool))
@@ -413,6 +425,20 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
                 "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)",
                 (kind, value, profile.profile_id),
             )
+
+
+def _taken(pools: tuple[CodePool, ...], batch: Sequence[Effects]) -> tuple[CodePool, ...]:
+    """``pools`` after the codes ``batch`` handed out and used."""
+    issued = {(p, c) for effects in batch for p, c in effects.issued}
+    used = {(p, c) for effects in batch for p, c in effects.used}
+    return tuple(
+        attrs.evolve(
+            pool,
+            codes=[c for c in pool.codes if (pool.pool_id, c.code) not in issued],
+            used=pool.used | {c for p, c in used if p == pool.pool_id},
+        )
+        for pool in pools
+    )
 
 
 def _add_pool(db: sqlite3.Connection, pool: CodePool) -> None:

@@ -76,3 +76,17 @@ def test_pools_are_read_again_when_another_connection_changed_them(tmp_path: Pat
     assert [c.code for c in pool.codes] == ["B"] and pool.used == {"B"}
     writer.apply(Effects(order=OrderRecord(external_id="o", profile_id=None, fingerprint="f")))
     assert reader.pools() == (pool,)
+
+
+def test_a_write_of_its_own_updates_the_cached_pools_as_a_fresh_read_would(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite")
+    codes = [le.PoolCode(c) for c in "ABCD"]
+    store.add_pool(le.CodePool(pool_id=1, name="Gifts", codes=codes))
+    store.pools()
+    store.apply(Effects(issued=((1, "B"),), used=((1, "D"),)))
+    store.apply_all([(Effects(issued=((1, "A"),)), None), (Effects(used=((1, "C"),)), None)])
+    cached = store.pools()
+    assert [c.code for c in cached[0].codes] == ["C", "D"] and cached[0].used == {"C", "D"}
+    assert cached == SqliteStore(tmp_path / "s.sqlite").pools()
