@@ -68,13 +68,19 @@ def calculate(
     instant(now, ("now",))
     chosen = {**PICKERS, **(pickers or {})}
     check_pickers(program, chosen)
-    by_pool = {pool.pool_id: pool for pool in tuple_of(list(pools), CodePool, "pools")}
+    by_pool = (
+        {pool.pool_id: pool for pool in tuple_of(list(pools), CodePool, "pools")} if pools else {}
+    )
     spent = [
         code
         for code in order.promo_codes
         if code.pool_id in by_pool and not by_pool[code.pool_id].accepts(code.code)
     ]
-    usable = attrs.evolve(order, promo_codes=[c for c in order.promo_codes if c not in spent])
+    usable = (
+        attrs.evolve(order, promo_codes=[c for c in order.promo_codes if c not in spent])
+        if spent
+        else order  # rebuilding an order re-checks every line: only when a code is refused
+    )
     categories = tuple(program.catalog.categories(line) for line in order.lines)
     positions = program.index.candidates(order_keys(usable, member, categories))
     candidates = [program.promotions[i] for i in positions]
