@@ -23,7 +23,7 @@ from .altcraft.preorder import PreorderRequest, parse_preorder_request, render_p
 from .altcraft.wire import read_json_file
 from .documents import load_member
 from .engine import calculate
-from .errors import LoyaltyError, ValidationError, ValidationErrors
+from .errors import LoyaltyError, StoreError, ValidationError, ValidationErrors
 from .model import Member
 from .pools import CodePool
 from .program import Program, load_program
@@ -128,7 +128,8 @@ def _commit(args: argparse.Namespace) -> dict[str, object]:
     response = dict(done.response)
     if done.result is None:  # a replay: the stored answer, and nothing else happens
         data = response.get("data")
-        assert isinstance(data, dict)
+        if not isinstance(data, dict):
+            raise StoreError(f"order {request.external_id!r} was stored without its response")
         response["data"] = {**data, "processing_target": "processed"}
     return response
 

@@ -277,8 +277,8 @@ def commit(
         pool = by_pool.get(status.pool_id) if status.pool_id is not None else None
         if status.state is CodeState.APPLIED and pool is not None:
             by_pool[pool.pool_id] = pool.use(status.code)
-            if pool.reuse == "single":
-                used.append((pool.pool_id, status.code))
+            if pool.reuse == "single" and (pool.pool_id, status.code) not in used:
+                used.append((pool.pool_id, status.code))  # a code entered twice is used once
     written = Effects.between(before, membership) if membership is not None else Effects()
     effects = attrs.evolve(
         written,

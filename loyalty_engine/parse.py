@@ -43,7 +43,10 @@ def json_document(
     def constant(name: str) -> object:
         raise ValidationError((source,), name, "not a JSON number")
 
+    strict = isinstance(text, bytes)  # strict UTF-8 holds no surrogate: only an escape can
     try:
+        if isinstance(text, bytes):  # json.loads would take UTF-16 and -32 too: we take UTF-8
+            text = text.decode("utf-8-sig")
         data = json.loads(
             text, parse_float=_guarded(floats), parse_int=_guarded(int), parse_constant=constant
         )
@@ -54,7 +57,7 @@ def json_document(
         raise ValidationError((source,), "…", f"nested deeper than {MAX_NESTING}") from None
     except UnicodeDecodeError:
         raise ValidationError((source,), "…", "not UTF-8") from None
-    check(data, texts=_may_hold_surrogates(text))
+    check(data, texts=_SURROGATE_ESCAPE.search(text) is not None or not (strict or text.isascii()))
     return data
 
 
@@ -68,18 +71,11 @@ def toml_document(text: str, source: str) -> object:
         raise ValidationError((source,), source, f"malformed: {error}") from None
     except RecursionError:
         raise ValidationError((source,), "…", f"nested deeper than {MAX_NESTING}") from None
-    check(data, texts=_may_hold_surrogates(text))
+    check(data, texts=_SURROGATE_ESCAPE.search(text) is not None or not text.isascii())
     return data
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _may_hold_surrogates(text: str | bytes) -> bool:
-    """Whether parsed text can hold a lone surrogate: valid UTF-8 cannot, only an escape can."""
-    if isinstance(text, bytes):
-        return _SURROGATE_ESCAPE.search(text.decode("ascii", "replace")) is not None
-    return not text.isascii() or _SURROGATE_ESCAPE.search(text) is not None
 
 
 def check(document: object, *, texts: bool = True) -> None:

@@ -67,7 +67,10 @@ def tables_document(tables: Tables) -> dict[str, object]:
             "fields": dict(profile.fields),
             "segments": sorted(profile.segments),
             "tags": sorted(profile.tags),
-            "accounts": {c: tables.version(profile_id, c) for c in sorted(accounts)},
+            "accounts": {
+                c: tables.version(profile_id, c)
+                for c in sorted(accounts.keys() | tables.versions.get(profile_id, {}).keys())
+            },
             "transactions": [
                 row.to_row() if isinstance(row, Transaction) else row
                 for currency in sorted(accounts)
@@ -114,9 +117,9 @@ def read_document(data: object) -> Tables:
         ValidationErrors.collect(errors)
     assert top is not None
     legacy = "schema" not in top
-    if not legacy and top.get("schema") != SCHEMA:
+    if not legacy and (type(top.get("schema")) is not int or top.get("schema") != SCHEMA):
         raise ValidationError(("schema",), top.get("schema"), f"this version reads schema {SCHEMA}")
-    if not legacy and top.get("row_schema") != ROW_SCHEMA:
+    if not legacy and (type(top.get("row_schema")) is not int or top["row_schema"] != ROW_SCHEMA):
         raise ValidationError(("row_schema",), top.get("row_schema"), f"must be {ROW_SCHEMA}")
     allowed = {"members", "pools", "orders"} | (set() if legacy else {"schema", "row_schema"})
     get.keys(top, (), allowed)

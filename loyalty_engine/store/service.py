@@ -131,11 +131,14 @@ def locate(
 def member_at(
     store: Store, program: Program, match: Match | None, now: dt.datetime
 ) -> Member | None:
-    """The member as ``calculate`` sees them (``None``: a guest), exactly as commit will."""
+    """The member as ``calculate`` sees them (``None``: a guest), exactly as commit will. The
+    balances are as of ``now``, or of the member's last operation when that came later (an
+    order created before the member's latest commit is still calculated)."""
     if match is None:
         return None
     membership, profile = locate(store, program, match)
-    return membership.member(program, now=now, segments=profile.segments, tags=profile.tags)
+    at = max([now, *(a.as_of for a in membership.accounts if a.as_of)])
+    return membership.member(program, now=at, segments=profile.segments, tags=profile.tags)
 
 
 @attrs.frozen(kw_only=True)
@@ -176,17 +179,19 @@ def commit_order(
     """
 
     def attempt() -> tuple[Committed, Effects | None]:
-        found = locate(store, program, match) if match is not None else None
-        membership, profile = found if found is not None else (None, None)
-        at = _time(now, membership)
+        profile_id = store.find(match) if match is not None else None
+        if match is not None and profile_id is None:
+            raise NotFoundError(f"member not found ({match.method} {match.value!r})")
         stored = store.order(order.external_id)
-        if stored is not None:
-            signed = fingerprint(order, requested, membership.profile_id if membership else None)
-            if stored.fingerprint != signed:
+        if stored is not None:  # a replay, even for a member who left since
+            if stored.fingerprint != fingerprint(order, requested, profile_id):
                 raise ConflictError(
                     f"order {order.external_id!r} was committed with another request or member"
                 )
             return Committed(response=stored.response, result=None), None
+        found = locate(store, program, match) if match is not None else None
+        membership, profile = found if found is not None else (None, None)
+        at = _time(now, membership)
         result = commit(
             program,
             order,

@@ -134,7 +134,10 @@ class SqliteStore:
                     raise StoreError(f"{self.path}: not a loyalty_engine database")
                 db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
                 db.execute("INSERT INTO schema_version VALUES (0)")
-            (version,) = db.execute("SELECT version FROM schema_version").fetchone()
+            found = db.execute("SELECT version FROM schema_version").fetchall()
+            version = found[0][0] if len(found) == 1 else None
+            if type(version) is not int or version < 0:
+                raise StoreError(f"{self.path}: schema_version is damaged ({found!r:.80})")
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path}: schema version {version}; this library reads up to "
@@ -220,7 +223,7 @@ class SqliteStore:
             try:
                 self._db.execute("BEGIN")
                 try:
-                    (version,) = self._db.execute("SELECT version FROM pools_version").fetchone()
+                    version = _pools_version(self._db)
                     if self._pools is not None and self._pools[0] == version:
                         return self._pools[1]
                     rows = self._db.execute(
@@ -284,10 +287,10 @@ class SqliteStore:
 
         def work(db: sqlite3.Connection) -> None:
             disjoint(batch)
-            versions.append(db.execute("SELECT version FROM pools_version").fetchone()[0])
+            versions.append(_pools_version(db))
             for effects, profile in batch:
                 _apply(db, effects, profile)
-            versions.append(db.execute("SELECT version FROM pools_version").fetchone()[0])
+            versions.append(_pools_version(db))
 
         self._transaction(work)
         before, after = versions
@@ -495,9 +498,22 @@ def _registration(registered_at: str, removed_at: str | None) -> Registration:
     return Registration(dt.datetime.fromisoformat(registered_at), _moment(removed_at))
 
 
+def _pools_version(db: sqlite3.Connection) -> int:
+    found = db.execute("SELECT version FROM pools_version").fetchall()
+    if len(found) != 1 or type(found[0][0]) is not int:
+        raise StoreError(f"pools_version is damaged ({found!r:.80})")
+    version: int = found[0][0]
+    return version
+
+
 def _order(values: tuple[Any, ...]) -> OrderRecord:
     external_id, profile_id, signed, response = values
-    document: Mapping[str, object] = json.loads(response)
-    return OrderRecord(
-        external_id=external_id, profile_id=profile_id, fingerprint=signed, response=document
-    )
+    try:
+        document: Mapping[str, object] = json.loads(response)
+        if not isinstance(document, dict):
+            raise ValueError("not a stored response")
+        return OrderRecord(
+            external_id=external_id, profile_id=profile_id, fingerprint=signed, response=document
+        )
+    except (ValueError, TypeError) as error:
+        raise StoreError(f"orders[{external_id!r}].response: {error}") from None

@@ -55,15 +55,16 @@ class Tables:
         registration = self.registrations.get(profile_id)
         if registration is None:
             return None
-        accounts = self.rows.get(profile_id, {})
+        accounts = self.rows.setdefault(profile_id, {})
         rows: list[Transaction] = []
         for currency in sorted(accounts):
             rows += self.decoded(profile_id, currency)
+        recorded = accounts.keys() | self.versions.get(profile_id, {}).keys()
         return StoredMember(
             profile=self.profiles.get(profile_id) or Profile(profile_id=profile_id),
             registration=registration,
             rows=tuple(rows),
-            versions={c: self.version(profile_id, c) for c in accounts},
+            versions={c: self.version(profile_id, c) for c in sorted(recorded)},
         )
 
     def decoded(self, profile_id: str, currency: str) -> list[Transaction]:
@@ -78,7 +79,7 @@ class Tables:
 
     def version(self, profile_id: str, currency: str) -> int:
         recorded = self.versions.get(profile_id, {}).get(currency)
-        return recorded if recorded is not None else len(self.rows[profile_id][currency])
+        return recorded if recorded is not None else len(self.rows[profile_id].get(currency, []))
 
     def code_pools(self) -> tuple[CodePool, ...]:
         return tuple(pool.value(pool_id) for pool_id, pool in sorted(self.pools.items()))
@@ -156,8 +157,8 @@ class Tables:
     def add_pool(self, pool: CodePool) -> None:
         state = self.pools.get(pool.pool_id)
         if state is None:
-            self.pools[pool.pool_id] = PoolState(pool.name, pool.reuse, list(pool.codes),
-                                                 used=set(pool.used))  # fmt: skip
+            once = list({c.code: c for c in reversed(pool.codes)}.values())[::-1]  # first wins
+            self.pools[pool.pool_id] = PoolState(pool.name, pool.reuse, once, used=set(pool.used))
             return
         if (state.name, state.reuse) != (pool.name, pool.reuse):
             raise ConflictError(

@@ -9,7 +9,8 @@ The import file (``examples/import.json``):
 carried over as qualification points in its group's currency, at least its threshold. No initial
 balance is granted: the opening balance is the balance. A member the store has already is
 skipped, so an import can be run again. A state file (``{"members": {…}}``) imports as it is:
-its rows are replayed first and stored unchanged.
+its rows are replayed first and stored unchanged. Pools are added first (adding one again changes
+nothing); then the members, codes handed out and orders go in one transaction: all, or none.
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ def import_document(store: Store, program: Program, data: object, *, now: dt.dat
         if pool is not None:
             pools.append(pool)
     ValidationErrors.collect(errors)
+    for pool in pools:  # first: a pool that clashes stops the import before any member
+        store.add_pool(pool)
     known = {m.profile_id for m, _ in members if store.member(m.profile_id) is not None}
     store.apply_all(
         [(Effects.between(None, m), p) for m, p in members if m.profile_id not in known]
     )
-    for pool in pools:
-        store.add_pool(pool)
     skipped = tuple(m.profile_id for m, _ in members if m.profile_id in known)
     return Imported(members=len(members) - len(skipped), skipped=skipped, pools=len(pools))
 
@@ -120,7 +121,9 @@ def _member(
     for currency in program.currencies:
         account = Account.open(profile.profile_id, currency)
         points = opening.get(currency.eid, Decimal(0))
-        if points > 0:
+        if points < 0:
+            get.fail((*path, "balances", currency.eid), str(points), "must not be negative")
+        elif points > 0:
             try:
                 account = account.accrue(
                     points,
@@ -163,7 +166,8 @@ def _import_state(store: Store, program: Program, data: dict[str, object]) -> Im
         found = load(source, program, profile_id)
         assert found is not None
         members.append(found)
-    batch, skipped = [], []
+    batch: list[tuple[Effects, Profile | None]] = []
+    skipped: list[str] = []
     for membership, profile in members:
         if store.member(membership.profile_id) is not None:
             skipped.append(membership.profile_id)
@@ -183,20 +187,20 @@ def _import_state(store: Store, program: Program, data: dict[str, object]) -> Im
             ),
         )
         batch.append((write, profile))
-    store.apply_all(batch)
+    added = len(batch)
     pools = source.pools()
-    for pool in pools:
+    for pool in pools:  # first, and merged: adding a pool again changes nothing
         issued = source.issued(pool.pool_id)
         store.add_pool(
             attrs.evolve(pool, codes=[*pool.codes, *(PoolCode(c) for c in sorted(issued))])
         )
-        store.apply(Effects(issued=tuple((pool.pool_id, c) for c in sorted(issued))))
-    orders = 0
-    for order in source.orders():
-        if store.order(order.external_id) is None:
-            store.apply(Effects(order=order))
-            orders += 1
-    return Imported(members=len(batch), skipped=tuple(skipped), pools=len(pools), orders=orders)
+        fresh = sorted(issued - store.issued(pool.pool_id))
+        if fresh:
+            batch.append((Effects(issued=tuple((pool.pool_id, c) for c in fresh)), None))
+    orders = [o for o in source.orders() if store.order(o.external_id) is None]
+    batch += [(Effects(order=order), None) for order in orders]
+    store.apply_all(batch)  # the members, their codes and orders: all, or none
+    return Imported(members=added, skipped=tuple(skipped), pools=len(pools), orders=len(orders))
 
 
 def check(store: Store, program: Program) -> tuple[str, ...]:

@@ -101,6 +101,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_stale_cache(
     ("edit", "message"),
     [
         (lambda d: d.update(schema=2), "schema: this version reads schema 1"),
+        (lambda d: d.update(schema=True), "schema: this version reads schema 1"),
         (lambda d: d["orders"].update(o1="not an object"), "orders.o1: must be an object"),
         (lambda d: d["pools"][0]["codes"].append({"code": ""}), "pools[0].codes[2]"),
         (lambda d: d["members"][PROFILE].update(colour="red"), "colour: unknown key"),
@@ -131,3 +132,21 @@ def test_the_document_codec_round_trips(state: Path) -> None:
     tables = read_document(json.loads(state.read_text()))
     assert sorted(tables.registrations) == [PROFILE]
     assert [c.code for c in tables.code_pools()[0].codes] == ["WLCM-5821-QPRT", "WLCM-9034-LKZD"]
+
+
+def test_an_account_whose_every_row_was_lost_is_found(state: Path) -> None:
+    spend(JsonFileStore(state), 25)
+    document = json.loads(state.read_text())
+    document["members"][PROFILE]["transactions"] = []
+    state.write_text(json.dumps(document))
+    with pytest.raises(StoreError, match="records version 2 but its rows end at 0"):
+        load(JsonFileStore(state), PROGRAM, PROFILE)
+
+
+def test_only_utf_8_is_read(state: Path) -> None:
+    """json.loads would take UTF-16, where a lone surrogate escape hides from the check."""
+    document = json.loads(state.read_text())
+    document["members"][PROFILE]["tags"] = ["\ud800"]
+    state.write_bytes(json.dumps(document).encode("utf-16"))
+    with pytest.raises(StoreError, match="not UTF-8"):
+        JsonFileStore(state).pools()

@@ -90,3 +90,23 @@ def test_a_write_of_its_own_updates_the_cached_pools_as_a_fresh_read_would(
     cached = store.pools()
     assert [c.code for c in cached[0].codes] == ["C", "D"] and cached[0].used == {"C", "D"}
     assert cached == SqliteStore(tmp_path / "s.sqlite").pools()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        ("DELETE FROM schema_version", "schema_version is damaged"),
+        ("UPDATE schema_version SET version = 'x'", "schema_version is damaged"),
+        ("DELETE FROM pools_version", "pools_version is damaged"),
+        ("INSERT INTO orders VALUES ('o', NULL, 'f', '{')", r"orders\['o'\]\.response"),
+        ("INSERT INTO orders VALUES ('o', NULL, 'f', '[1]')", "not a stored response"),
+    ],
+)
+def test_a_tampered_database_is_a_store_error(tmp_path: Path, tamper: str, message: str) -> None:
+    SqliteStore(tmp_path / "s.sqlite").close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        db.execute(tamper)
+    with pytest.raises(StoreError, match=message):
+        store = SqliteStore(tmp_path / "s.sqlite")
+        store.pools()
+        list(store.orders())

@@ -474,3 +474,60 @@ def test_register_and_remove_through_the_store(store: Store) -> None:
     assert back.removed_at is None and back.account("bonus").balance(later).total == 0  # once
     with pytest.raises(NotFoundError):
         remove_member(store, program, "nobody", now=T0)
+
+
+def test_a_committed_order_replays_after_its_member_left(store: Store) -> None:
+    join(store, "p1", 1000)
+    first = confirm(store, order("o1", redeem=100), "p1")
+    found = load(store, PROGRAM, "p1")
+    assert found is not None
+    requested = preorder(store, order("o1", redeem=100), "p1")
+    store.apply(le.remove(found[0], now=T0).effects)
+    again = commit_order(store, PROGRAM, order("o1", redeem=100), requested,
+                         match=Match("profile_id", "p1"), now=T0,
+                         render=render_commit_response)  # fmt: skip
+    assert again.result is None and again.response["data"] == first
+
+
+def test_a_code_entered_twice_is_used_once(store: Store) -> None:
+    store.add_pool(ENTRY)
+    twice = attrs.evolve(order("o1"), promo_codes=[le.PromoCode("E1", 7), le.PromoCode("E1", 7)])
+    assert confirm(store, twice, None)["status"] == "success"
+    assert store.pools()[0].used == {"E1"}
+
+
+def test_duplicate_codes_in_a_pool_are_one_code(store: Store) -> None:
+    store.add_pool(le.CodePool(pool_id=9, name="Gifts", codes=[le.PoolCode("W1")] * 3))
+    assert [c.code for c in store.pools()[0].codes] == ["W1"]
+
+
+def test_a_preorder_of_an_order_older_than_the_last_commit_is_calculated(store: Store) -> None:
+    """The member's balances are read as of their last operation when that is later."""
+    join(store, "p1", 1000)
+    confirm(store, order("o1", redeem=100), "p1", now=T0 + dt.timedelta(days=2))
+    member = member_at(store, PROGRAM, Match("profile_id", "p1"), T0)
+    assert member is not None and dict(member.balances)["bonus"].total == 900
+
+
+def test_a_state_import_is_all_or_nothing_and_can_run_again(store: Store, tmp_path: Path) -> None:
+    join(store, "p1", 1000)
+    store.add_pool(GIFTS)
+    confirm(store, order("o1", redeem=300), "p1")
+    exported = to_document(store)
+    copy = SqliteStore(tmp_path / "copy.sqlite")
+    import_document(copy, PROGRAM, exported, now=T0)
+    again = import_document(copy, PROGRAM, exported, now=T0)  # nothing new: changes nothing
+    assert (again.members, again.orders, again.skipped) == (0, 0, ("p1",))
+    assert to_document(copy) == exported
+    other = SqliteStore(tmp_path / "other.sqlite")
+    other.add_pool(attrs.evolve(GIFTS, name="Other"))
+    with pytest.raises(ConflictError, match="pool 9 is 'Other'"):
+        import_document(other, PROGRAM, exported, now=T0)
+    assert list(other.profiles()) == [] and list(other.orders()) == []
+    copy.close()
+    other.close()
+
+
+def test_a_negative_opening_balance_is_refused(store: Store) -> None:
+    with pytest.raises(le.ValidationError, match="must not be negative"):
+        join(store, "p1", -5)
