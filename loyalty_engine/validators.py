@@ -74,6 +74,20 @@ def instant(value: object, path: Path) -> dt.datetime:
     return value
 
 
+def parse_moment(value: object, path: Path) -> dt.datetime | None:
+    """``None``, or ISO-8601 text with an offset read as an ``instant``: how stored documents
+    (rows, state files) write their times."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(path, value, "must be an ISO-8601 string or null")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(path, value, "must be ISO-8601 with an offset") from None
+    return instant(moment, path)
+
+
 def optional(validator: Validator) -> Validator:
     """``validator``, or ``None``."""
 

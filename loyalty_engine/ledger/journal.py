@@ -21,7 +21,7 @@ import attrs
 from ..errors import Path, ValidationError, ValidationErrors, show
 from ..model import INT64, MAX_POINTS_PRECISION
 from ..money import parse_decimal
-from ..validators import checked, instant
+from ..validators import checked, parse_moment
 
 ROW_SCHEMA = 1  # the version of the row format below; stores record it and refuse others
 
@@ -214,20 +214,8 @@ def _id(value: object, path: Path) -> int:
     return number
 
 
-def _moment(value: object, path: Path) -> dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(path, value, "must be an ISO-8601 string or null")
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(path, value, "must be ISO-8601 with an offset") from None
-    return instant(moment, path)
-
-
 def _required_moment(value: object, path: Path) -> dt.datetime:
-    moment = _moment(value, path)
+    moment = parse_moment(value, path)
     if moment is None:
         raise ValidationError(path, value, "required")
     return moment
@@ -291,9 +279,9 @@ _CODEC: tuple[tuple[str, str, Callable[[Any], object], _Decode], ...] = (
     ("balance_before", "balance_before", _number_text, _points),
     ("balance_after", "balance_after", _number_text, _points),
     ("temp", "temp", _same, _flag),
-    ("deadline", "deadline", moment_text, _moment),
-    ("activation_date", "activation", moment_text, _moment),
-    ("expiration_date", "expiration", moment_text, _moment),
+    ("deadline", "deadline", moment_text, parse_moment),
+    ("activation_date", "activation", moment_text, parse_moment),
+    ("expiration_date", "expiration", moment_text, parse_moment),
     ("refers_to", "refers_to", _same, _integer),
     ("promo_eid", "promotion", _same, _text),
     ("description", "description", _same, _text),

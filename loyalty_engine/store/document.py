@@ -19,7 +19,7 @@ from ..errors import Path, ValidationError, ValidationErrors, show
 from ..ledger.effects import OrderRecord, Registration
 from ..ledger.journal import ROW_SCHEMA, Transaction, moment_text
 from ..pools import PoolCode
-from ..validators import instant
+from ..validators import parse_moment
 from .protocol import Store
 from .records import Profile
 from .tables import PoolState, Row, Tables
@@ -304,19 +304,13 @@ class Getter:
             self.fail((*path, key), data[key], "unknown key")
 
     def moment(self, value: object, path: Path, *, required: bool = False) -> dt.datetime | None:
-        if value is None:
-            if required:
-                self.fail(path, None, "required")
-            return None
+        if value is None and required:
+            self.fail(path, None, "required")
         try:
-            if not isinstance(value, str):
-                raise ValueError
-            return instant(dt.datetime.fromisoformat(value), path)
+            return parse_moment(value, path)
         except ValidationError as error:
             self.errors.append(error)
-        except ValueError:
-            self.fail(path, value, "must be ISO-8601 with an offset")
-        return None
+            return None
 
     def build(self, path: Path, make: Callable[[], Any]) -> Any:
         try:

@@ -13,7 +13,6 @@ The schema is versioned (``schema_version``); ``MIGRATIONS[n]`` takes a database
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -28,6 +27,7 @@ from ..errors import ConflictError, LedgerError, StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord, Registration
 from ..ledger.journal import ROW_KEYS, Transaction, moment_text
 from ..pools import CodePool, PoolCode
+from ..validators import parse_moment
 from .records import Match, Profile, StoredMember
 from .tables import disjoint
 
@@ -243,7 +243,9 @@ class SqliteStore:
         out = []
         try:
             for pool_id, code, at in codes:
-                live.setdefault(pool_id, []).append(PoolCode(code, _moment(at)))
+                live.setdefault(pool_id, []).append(
+                    PoolCode(code, parse_moment(at, ("expires_at",)))
+                )
             for pool_id, code in used:
                 spent.setdefault(pool_id, []).append(code)
             for pool_id, name, reuse in rows:
@@ -490,12 +492,10 @@ def _row(values: tuple[Any, ...], profile_id: str) -> Transaction:
     return Transaction.from_row(data, path)
 
 
-def _moment(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text) if text is not None else None
-
-
 def _registration(registered_at: str, removed_at: str | None) -> Registration:
-    return Registration(dt.datetime.fromisoformat(registered_at), _moment(removed_at))
+    since = parse_moment(registered_at, ("registered_at",))
+    assert since is not None, "members.registered_at is NOT NULL"
+    return Registration(since, parse_moment(removed_at, ("removed_at",)))
 
 
 def _pools_version(db: sqlite3.Connection) -> int:
