@@ -137,7 +137,7 @@ def member_at(
     if match is None:
         return None
     membership, profile = locate(store, program, match)
-    at = max([now, *(a.as_of for a in membership.accounts if a.as_of)])
+    at = _latest(now, membership)
     return membership.member(program, now=at, segments=profile.segments, tags=profile.tags)
 
 
@@ -155,9 +155,12 @@ def _time(now: Clock, membership: Membership | None) -> dt.datetime:
     member's last operation (another writer's clock may run a little ahead of ours)."""
     if not callable(now):
         return now
-    moment = now()
-    seen = [a.as_of for a in membership.accounts if a.as_of] if membership is not None else []
-    return max([moment, *seen])
+    return _latest(now(), membership) if membership is not None else now()
+
+
+def _latest(moment: dt.datetime, membership: Membership) -> dt.datetime:
+    """``moment``, or the member's last operation when that came later."""
+    return max([moment, *(a.as_of for a in membership.accounts if a.as_of)])
 
 
 def commit_order(
@@ -179,19 +182,19 @@ def commit_order(
     """
 
     def attempt() -> tuple[Committed, Effects | None]:
-        profile_id = store.find(match) if match is not None else None
-        if match is not None and profile_id is None:
-            raise NotFoundError(f"member not found ({match.method} {match.value!r})")
+        # the member first, then the order: an order committed in between is then either in
+        # both (a replay) or in neither (our write conflicts on the member's versions)
+        found = locate(store, program, match, removed=True) if match is not None else None
+        membership, profile = found if found is not None else (None, None)
         stored = store.order(order.external_id)
         if stored is not None:  # a replay, even for a member who left since
+            profile_id = membership.profile_id if membership is not None else None
             if stored.fingerprint != fingerprint(order, requested, profile_id):
                 raise ConflictError(
                     f"order {order.external_id!r} was committed with another request or member"
                 )
             return Committed(response=stored.response, result=None), None
-        found = locate(store, program, match) if match is not None else None
-        membership, profile = found if found is not None else (None, None)
-        at = _time(now, membership)
+        at = _time(now, membership)  # commit refuses a member who left
         result = commit(
             program,
             order,
