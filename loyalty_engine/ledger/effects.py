@@ -106,21 +106,19 @@ class Effects:
     def between(cls, before: Membership | None, after: Membership) -> Effects:
         """The writes that turn ``before`` (as read from the store) into ``after``."""
         seen = {a.currency.eid: a.version for a in before.accounts} if before else {}
-        accounts = tuple(
-            AccountWrite(
-                profile_id=after.profile_id,
-                currency=account.currency.eid,
-                version=seen.get(account.currency.eid, 0),
-                rows=tuple(account.journal)[seen.get(account.currency.eid, 0) :],
-            )
-            for account in after.accounts
-        )
+        accounts = []
+        for account in after.accounts:
+            version = seen.get(account.currency.eid, 0)
+            new = account.journal.page(version, account.version - version)  # not the history
+            accounts.append(AccountWrite(profile_id=after.profile_id,
+                                         currency=account.currency.eid, version=version,
+                                         rows=new))  # fmt: skip
         member = MemberWrite(
             profile_id=after.profile_id,
             before=before.registration if before else None,
             after=after.registration,
         )
-        return cls(accounts=accounts, member=member)
+        return cls(accounts=tuple(accounts), member=member)
 
     def with_response(self, response: Mapping[str, object]) -> Effects:
         """The same writes, the committed order keeping ``response`` for its replays."""

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -29,8 +29,9 @@ from ..ledger.journal import ROW_KEYS, Transaction, moment_text
 from ..pools import CodePool, PoolCode
 from ..validators import parse_moment
 from .records import Match, Profile, StoredMember
-from .tables import disjoint
+from .tables import check_ids, disjoint
 
+T = TypeVar("T")
 _INTEGER = {"transaction_id", "refers_to", "temp"}
 _ROW_COLUMNS = ",\n  ".join(
     f"{key} {'INTEGER' if key in _INTEGER else 'TEXT'}"
@@ -171,30 +172,36 @@ class SqliteStore:
             )
         return found[0][0] if found else None
 
-    def member(self, profile_id: str) -> StoredMember | None:
+    def _snapshot(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """``read`` in one read transaction: all it sees is one moment of the database."""
         with self._lock:
-            db = self._db
             try:
-                db.execute("BEGIN")
+                self._db.execute("BEGIN")
                 try:
-                    member = db.execute(
-                        "SELECT registered_at, removed_at, email, phone, fields, segments, tags "
-                        "FROM members WHERE profile_id = ?",
-                        (profile_id,),
-                    ).fetchone()
-                    raw = db.execute(
-                        f"SELECT {', '.join(ROW_KEYS)} FROM transactions WHERE profile_id = ? "
-                        "ORDER BY points_currency_eid, transaction_id",
-                        (profile_id,),
-                    ).fetchall()
-                    versions = db.execute(
-                        "SELECT currency, version FROM accounts WHERE profile_id = ?",
-                        (profile_id,),
-                    ).fetchall()
+                    return read(self._db)
                 finally:
-                    db.execute("COMMIT")
+                    self._db.execute("COMMIT")
             except sqlite3.DatabaseError as error:
                 raise StoreError(f"{self.path}: {error}") from None
+
+    def member(self, profile_id: str) -> StoredMember | None:
+        def read(db: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
+            member = db.execute(
+                "SELECT registered_at, removed_at, email, phone, fields, segments, tags "
+                "FROM members WHERE profile_id = ?",
+                (profile_id,),
+            ).fetchone()
+            raw = db.execute(
+                f"SELECT {', '.join(ROW_KEYS)} FROM transactions WHERE profile_id = ? "
+                "ORDER BY points_currency_eid, transaction_id",
+                (profile_id,),
+            ).fetchall()
+            versions = db.execute(
+                "SELECT currency, version FROM accounts WHERE profile_id = ?", (profile_id,)
+            ).fetchall()
+            return member, raw, versions
+
+        member, raw, versions = self._snapshot(read)
         if member is None:
             return None
         path = ("members", profile_id)
@@ -219,25 +226,24 @@ class SqliteStore:
     def pools(self) -> tuple[CodePool, ...]:
         """Read in one snapshot, and again only when a write changed a pool since: every write
         to a pool bumps ``pools_version``."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                try:
-                    version = _pools_version(self._db)
-                    if self._pools is not None and self._pools[0] == version:
-                        return self._pools[1]
-                    rows = self._db.execute(
-                        "SELECT pool_id, name, reuse FROM pools ORDER BY pool_id"
-                    ).fetchall()
-                    codes = self._db.execute(
-                        "SELECT pool_id, code, expires_at FROM pool_codes WHERE issued = 0 "
-                        "ORDER BY pool_id, position"
-                    ).fetchall()
-                    used = self._db.execute("SELECT pool_id, code FROM used_codes").fetchall()
-                finally:
-                    self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as error:
-                raise StoreError(f"{self.path}: {error}") from None
+
+        def read(db: sqlite3.Connection) -> tuple[int, tuple[list[Any], ...] | None]:
+            version = _pools_version(db)
+            if self._pools is not None and self._pools[0] == version:
+                return version, None
+            pools = db.execute("SELECT pool_id, name, reuse FROM pools ORDER BY pool_id").fetchall()
+            codes = db.execute(
+                "SELECT pool_id, code, expires_at FROM pool_codes WHERE issued = 0 "
+                "ORDER BY pool_id, position"
+            ).fetchall()
+            used = db.execute("SELECT pool_id, code FROM used_codes").fetchall()
+            return version, (pools, codes, used)
+
+        version, tables = self._snapshot(read)
+        if tables is None:
+            assert self._pools is not None
+            return self._pools[1]
+        rows, codes, used = tables
         live: dict[int, list[PoolCode]] = {}
         spent: dict[int, list[str]] = {}
         out = []
@@ -364,9 +370,7 @@ def _apply(db: sqlite3.Connection, effects: Effects, profile: Profile | None) ->
                 f"account {account.profile_id}/{account.currency} is at version {version}, "
                 f"the operation read version {account.version}"
             )
-        for offset, row in enumerate(account.rows, start=1):
-            if row.id != version + offset:
-                raise LedgerError(f"row {row.id} does not follow version {version}")
+        check_ids(version, account.rows)
         db.executemany(_INSERT_ROW, [_columns(row) for row in account.rows])
         if found is None:
             db.execute(

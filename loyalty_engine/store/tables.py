@@ -109,7 +109,7 @@ class Tables:
                     f"account {account.profile_id}/{account.currency} is at version "
                     f"{len(have)}, the operation read version {account.version}"
                 )
-            _check_ids(account.version, account.rows)
+            check_ids(account.version, account.rows)
             eids = {_eid(row) for row in have} - {None}
             for row in account.rows:
                 if row.eid is not None and row.eid in eids:
@@ -198,7 +198,7 @@ def _eid(row: Row) -> object:
     return row.eid if isinstance(row, Transaction) else row.get("transaction_eid")
 
 
-def _check_ids(version: int, rows: tuple[Transaction, ...]) -> None:
+def check_ids(version: int, rows: tuple[Transaction, ...]) -> None:
     """Rows continue the account's numbering: a caller's bug, not a conflict."""
     for offset, row in enumerate(rows, start=1):
         if row.id != version + offset:
