@@ -150,17 +150,7 @@ def _member(tables: Tables, get: Getter, profile_id: str, value: object, legacy:
             by_currency.setdefault(row["points_currency_eid"], []).append(row)
         else:
             get.fail((*path, "transactions", i), row, "must be a transaction row")
-    profile = get.build(
-        (*path,),
-        lambda: Profile(
-            profile_id=profile_id,
-            email=member.get("email"),
-            phone=member.get("phone"),
-            fields=member.get("fields", {}),
-            segments=member.get("segments", []),
-            tags=member.get("tags", []),
-        ),
-    )
+    profile = get.profile(member, path, profile_id)
     versions = get.mapping(member.get("accounts", {}), (*path, "accounts")) or {}
     for currency, version in versions.items():
         if type(version) is not int or not 0 <= version < 2**63:
@@ -311,6 +301,17 @@ class Getter:
         except ValidationError as error:
             self.errors.append(error)
             return None
+
+    def profile(self, member: Mapping[str, Any], path: Path, profile_id: str) -> Profile | None:
+        """The member entry's identities, segments and tags (as both the state document and
+        the import file write them)."""
+        made: Profile | None = self.build(
+            path,
+            partial(Profile, profile_id=profile_id, email=member.get("email"),
+                    phone=member.get("phone"), fields=member.get("fields", {}),
+                    segments=member.get("segments", []), tags=member.get("tags", [])),
+        )  # fmt: skip
+        return made
 
     def build(self, path: Path, make: Callable[[], Any]) -> Any:
         try:

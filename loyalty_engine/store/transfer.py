@@ -88,12 +88,7 @@ def _member(
     if not get.required(member, path, ("profile_id",)):
         return None
     since = get.moment(member.get("registered_at"), (*path, "registered_at")) or now
-    profile: Profile | None = get.build(
-        path,
-        partial(Profile, profile_id=member["profile_id"], email=member.get("email"),
-                phone=member.get("phone"), fields=member.get("fields", {}),
-                segments=member.get("segments", []), tags=member.get("tags", [])),
-    )  # fmt: skip
+    profile = get.profile(member, path, member["profile_id"])
     opening: dict[str, Decimal] = {}
     balances = get.mapping(member.get("balances", {}), (*path, "balances")) or {}
     for eid, text in balances.items():
