@@ -32,7 +32,7 @@ def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_init_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = run(capsys, "db", "init", "--db", str(tmp_path / "s.sqlite"))
-    assert json.loads(out)["schema_version"] == 1
+    assert json.loads(out)["schema_version"] == 2
     out = run(capsys, "db", "init", "--state", str(tmp_path / "s.json"))
     assert json.loads((tmp_path / "s.json").read_text())["members"] == {}
 

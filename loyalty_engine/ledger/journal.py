@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,14 @@ from ..money import parse_decimal
 from ..validators import checked, parse_moment
 
 ROW_SCHEMA = 1  # the version of the row format below; stores record it and refuse others
+_NAMESPACE = uuid.UUID("5b0c6c1e-7a51-4f0e-9d3a-6c6f79616c74")  # fixed forever: ids are stored
+
+
+def transaction_uuid(profile_id: str, currency: str, id: int) -> str:
+    """The API's ``transaction_id`` of row ``id`` of an account: a name-based UUID (RFC 9562
+    version 5) of the account and the row, so it is stable, global and needs no counter. Stores
+    index it to find the row from the id alone."""
+    return str(uuid.uuid5(_NAMESPACE, f"{profile_id}\x1f{currency}\x1f{id}"))
 
 
 class Kind(enum.Enum):
@@ -69,6 +78,11 @@ class Transaction:
     drawn: tuple[tuple[int, Decimal], ...] = ()  # a redemption's (lot id, points) taken
     earned_after: Decimal = Decimal(0)  # cumulative points earned, at its peak (tiers)
     request: str = attrs.field(default="", repr=False)  # the fingerprint an eid replay must match
+
+    @property
+    def uuid(self) -> str:
+        """The API's ``transaction_id``: ``transaction_uuid`` of this row."""
+        return transaction_uuid(self.profile_id, self.currency, self.id)
 
     def to_row(self) -> dict[str, object]:
         """The row as JSON scalars (schema ``ROW_SCHEMA``): the history API's names, plus what

@@ -25,7 +25,7 @@ from ..parse import json_document
 from ..pools import CodePool
 from .document import read_document, tables_document
 from .memory import MemoryStore
-from .records import Match, Profile, StoredMember
+from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import Tables
 
 MAX_STATE_BYTES = 256 * 1024 * 1024
@@ -89,6 +89,11 @@ class JsonFileStore:
 
     def order(self, external_id: str) -> OrderRecord | None:
         return self._read(lambda s: s.order(external_id))
+
+    def find_transactions(
+        self, *, uuid: str | None = None, eid: str | None = None
+    ) -> tuple[TransactionKey, ...]:
+        return self._read(lambda s: s.find_transactions(uuid=uuid, eid=eid))
 
     def profiles(self) -> Iterator[str]:
         return self._read(lambda s: s.profiles())

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from ..ledger.effects import Effects, OrderRecord
 from ..pools import CodePool
-from .records import Match, Profile, StoredMember
+from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import Tables
 
 
@@ -47,6 +47,12 @@ class MemoryStore:
     def order(self, external_id: str) -> OrderRecord | None:
         with self._lock:
             return self._tables.orders.get(external_id)
+
+    def find_transactions(
+        self, *, uuid: str | None = None, eid: str | None = None
+    ) -> tuple[TransactionKey, ...]:
+        with self._lock:
+            return self._tables.find_transactions(uuid=uuid, eid=eid)
 
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
         self.apply_all([(effects, profile)])

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from ..ledger.effects import Effects, OrderRecord
 from ..pools import CodePool
-from .records import Match, Profile, StoredMember
+from .records import Match, Profile, StoredMember, TransactionKey
 
 
 @runtime_checkable
@@ -34,6 +34,12 @@ class Store(Protocol):
 
     def order(self, external_id: str) -> OrderRecord | None:
         """The committed order with this external_id, or ``None``."""
+
+    def find_transactions(
+        self, *, uuid: str | None = None, eid: str | None = None
+    ) -> tuple[TransactionKey, ...]:
+        """The transactions with this API ``transaction_id`` (``Transaction.uuid``; at most
+        one) or, when no uuid is given, this ``transaction_eid`` (one per account at most)."""
 
     def apply(self, effects: Effects, *, profile: Profile | None = None) -> None:
         """Write ``effects`` (and the member's ``profile``, when given) atomically, or raise

@@ -99,6 +99,15 @@ class StoredMember:
     versions: Mapping[str, int]  # currency eid → the account's version as the store records it
 
 
+@attrs.frozen
+class TransactionKey:
+    """Where a transaction is: its account and its id there."""
+
+    profile_id: str
+    currency: str
+    id: int
+
+
 def normal_email(text: str) -> str:
     return text.strip().casefold()
 

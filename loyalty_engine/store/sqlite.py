@@ -25,10 +25,10 @@ import attrs
 
 from ..errors import ConflictError, LedgerError, StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord, Registration
-from ..ledger.journal import ROW_KEYS, Transaction, moment_text
+from ..ledger.journal import ROW_KEYS, Transaction, moment_text, transaction_uuid
 from ..pools import CodePool, PoolCode
 from ..validators import parse_moment
-from .records import Match, Profile, StoredMember
+from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import check_ids, disjoint
 
 T = TypeVar("T")
@@ -91,10 +91,18 @@ CREATE TABLE orders (
 CREATE TABLE pools_version (version INTEGER NOT NULL);
 INSERT INTO pools_version VALUES (0);
 """,
+    # 1 → 2: the API's transaction ids (``transaction_uuid``), and lookups by them and by eid
+    """
+ALTER TABLE transactions ADD COLUMN uuid TEXT;
+UPDATE transactions SET uuid = transaction_uuid(profile_id, points_currency_eid, transaction_id);
+CREATE UNIQUE INDEX transactions_by_uuid ON transactions (uuid);
+CREATE INDEX transactions_by_eid ON transactions (transaction_eid);
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)  # row schema ROW_SCHEMA; a new row schema is a migration
 _INSERT_ROW = (
-    f"INSERT INTO transactions ({', '.join(ROW_KEYS)}) VALUES ({', '.join('?' for _ in ROW_KEYS)})"
+    f"INSERT INTO transactions ({', '.join(ROW_KEYS)}, uuid) "
+    f"VALUES ({', '.join('?' for _ in ROW_KEYS)}, ?)"
 )
 
 
@@ -121,6 +129,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.create_function("transaction_uuid", 3, transaction_uuid, deterministic=True)
             self._migrate()
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path}: {error}") from None
@@ -274,6 +283,17 @@ class SqliteStore:
             external_id,
         )
         return _order(found[0]) if found else None
+
+    def find_transactions(
+        self, *, uuid: str | None = None, eid: str | None = None
+    ) -> tuple[TransactionKey, ...]:
+        column, value = ("uuid", uuid) if uuid is not None else ("transaction_eid", eid)
+        found = self._query(
+            "SELECT profile_id, points_currency_eid, transaction_id FROM transactions "
+            f"WHERE {column} = ? ORDER BY 1, 2, 3",
+            value,
+        )
+        return tuple(TransactionKey(*row) for row in found)
 
     def profiles(self) -> Iterator[str]:
         return iter(r[0] for r in self._query("SELECT profile_id FROM members ORDER BY 1"))
@@ -480,7 +500,7 @@ def _columns(row: Transaction) -> tuple[object, ...]:
     data = row.to_row()
     data["drawn"] = json.dumps(data["drawn"])
     data["temp"] = int(row.temp)
-    return tuple(data[key] for key in ROW_KEYS)
+    return (*(data[key] for key in ROW_KEYS), row.uuid)
 
 
 def _row(values: tuple[Any, ...], profile_id: str) -> Transaction:

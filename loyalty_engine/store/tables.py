@@ -13,9 +13,9 @@ import attrs
 
 from ..errors import ConflictError, LedgerError
 from ..ledger.effects import Effects, OrderRecord, Registration
-from ..ledger.journal import Transaction
+from ..ledger.journal import Transaction, transaction_uuid
 from ..pools import CodePool, PoolCode
-from .records import Match, Profile, StoredMember
+from .records import Match, Profile, StoredMember, TransactionKey
 
 Row = Transaction | Mapping[str, object]  # a raw dict until decoded
 
@@ -43,6 +43,8 @@ class Tables:
     pools: dict[int, PoolState] = attrs.Factory(dict)
     orders: dict[str, OrderRecord] = attrs.Factory(dict)
     versions: dict[str, dict[str, int]] = attrs.Factory(dict)  # as recorded, for the tail check
+    # transaction lookups by uuid and by eid, built when first asked for, then kept current
+    keys: dict[str, list[TransactionKey]] | None = attrs.field(default=None, eq=False)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -83,6 +85,27 @@ class Tables:
 
     def code_pools(self) -> tuple[CodePool, ...]:
         return tuple(pool.value(pool_id) for pool_id, pool in sorted(self.pools.items()))
+
+    def find_transactions(
+        self, *, uuid: str | None = None, eid: str | None = None
+    ) -> tuple[TransactionKey, ...]:
+        if self.keys is None:
+            self.keys = {}
+            for profile_id, accounts in self.rows.items():
+                for currency, rows in accounts.items():
+                    for row in rows:
+                        self._index(profile_id, currency, _id(row), _eid(row))
+        key = f"uuid:{uuid}" if uuid is not None else f"eid:{eid}"
+        return tuple(sorted(self.keys.get(key, ()), key=attrs.astuple))
+
+    def _index(self, profile_id: str, currency: str, id: object, eid: object) -> None:
+        assert self.keys is not None
+        if not isinstance(id, int):
+            return  # a damaged raw row: reading its member reports it
+        key = TransactionKey(profile_id, currency, id)
+        self.keys.setdefault(f"uuid:{transaction_uuid(profile_id, currency, id)}", []).append(key)
+        if isinstance(eid, str):
+            self.keys.setdefault(f"eid:{eid}", []).append(key)
 
     def profile_ids(self) -> Iterator[str]:
         return iter(sorted(self.registrations))
@@ -138,6 +161,9 @@ class Tables:
         for account in effects.accounts:
             rows = self.rows.setdefault(account.profile_id, {}).setdefault(account.currency, [])
             rows += account.rows
+            if self.keys is not None:
+                for row in account.rows:
+                    self._index(row.profile_id, row.currency, row.id, row.eid)
             self.versions.setdefault(account.profile_id, {})[account.currency] = len(rows)
         for pool_id, code in effects.issued:
             self.pools[pool_id].issued.add(code)
@@ -196,6 +222,10 @@ def _claims(effects: Effects, profile: Profile | None) -> Iterator[object]:
 
 def _eid(row: Row) -> object:
     return row.eid if isinstance(row, Transaction) else row.get("transaction_eid")
+
+
+def _id(row: Row) -> object:
+    return row.id if isinstance(row, Transaction) else row.get("transaction_id")
 
 
 def check_ids(version: int, rows: tuple[Transaction, ...]) -> None:

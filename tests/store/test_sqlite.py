@@ -19,7 +19,7 @@ def test_a_new_database_gets_the_schema_and_its_version(tmp_path: Path) -> None:
         (version,) = db.execute("SELECT version FROM schema_version").fetchone()
         mode = db.execute("PRAGMA journal_mode").fetchone()[0]
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert version == SCHEMA_VERSION == 1 and mode == "wal"
+    assert version == SCHEMA_VERSION == 2 and mode == "wal"
     assert {"members", "identities", "accounts", "transactions", "pools", "pool_codes",
             "used_codes", "orders"} <= tables  # fmt: skip
 
@@ -42,7 +42,7 @@ def test_a_newer_schema_is_refused_not_guessed_at(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "s.sqlite").close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         db.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(StoreError, match="schema version 99; this library reads up to 1"):
+    with pytest.raises(StoreError, match="schema version 99; this library reads up to 2"):
         SqliteStore(tmp_path / "s.sqlite")
 
 
@@ -110,3 +110,25 @@ def test_a_tampered_database_is_a_store_error(tmp_path: Path, tamper: str, messa
         store = SqliteStore(tmp_path / "s.sqlite")
         store.pools()
         list(store.orders())
+
+
+def test_version_1_databases_get_transaction_uuids(tmp_path: Path) -> None:
+    """Migration 1 → 2 gives every stored row its API transaction_id, findable at once."""
+    from loyalty_engine.ledger.journal import ROW_KEYS, transaction_uuid
+    from loyalty_engine.store.sqlite import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0])
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (1)")
+        keys = ", ".join(ROW_KEYS[:4])
+        db.execute(f"INSERT INTO transactions ({keys}) VALUES (3, 'e-3', 'p', 'bonus')")
+    store = SqliteStore(path)
+    try:
+        (found,) = store.find_transactions(uuid=transaction_uuid("p", "bonus", 3))
+        assert (found.profile_id, found.currency, found.id) == ("p", "bonus", 3)
+        assert store.find_transactions(eid="e-3") == (found,)
+        assert store.find_transactions(eid="nothing") == ()
+    finally:
+        store.close()

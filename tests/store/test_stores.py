@@ -38,6 +38,7 @@ from loyalty_engine.store import (
     remove_member,
     to_document,
 )
+from loyalty_engine.store.records import TransactionKey
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 PROGRAM = le.program_from_dict(
@@ -531,3 +532,33 @@ def test_a_state_import_is_all_or_nothing_and_can_run_again(store: Store, tmp_pa
 def test_a_negative_opening_balance_is_refused(store: Store) -> None:
     with pytest.raises(le.ValidationError, match="must not be negative"):
         join(store, "p1", -5)
+
+
+def test_transactions_are_found_by_api_id_and_by_eid(make: Factory) -> None:
+    """The API names a transaction by its uuid (or its eid) alone; every store finds it, also
+    after it is reopened and after more rows were written."""
+    store = make()
+    join(store, "p1", 1000)
+    join(store, "p2", 500)
+    found = load(store, PROGRAM, "p1")
+    assert found is not None
+    first = found[0].account("bonus").journal.get(1)
+    assert first is not None
+    key = TransactionKey("p1", "bonus", 1)
+    assert store.find_transactions(uuid=first.uuid) == (key,)
+    posting = found[0].account("bonus").redeem(Decimal(5), now=T0, eid="shared")
+    store.apply(Effects.between(found[0], found[0].with_account(posting.account)))
+    other = load(store, PROGRAM, "p2")
+    assert other is not None
+    posting = other[0].account("bonus").redeem(Decimal(5), now=T0, eid="shared")
+    store.apply(Effects.between(other[0], other[0].with_account(posting.account)))
+    again = make()
+    for view in (store, again):
+        assert view.find_transactions(eid="shared") == (
+            TransactionKey("p1", "bonus", 2),
+            TransactionKey("p2", "bonus", 2),
+        )
+        assert view.find_transactions(uuid=posting.transaction.uuid) == (
+            TransactionKey("p2", "bonus", 2),
+        )
+        assert view.find_transactions(uuid="no-such-id") == ()
