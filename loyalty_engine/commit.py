@@ -40,7 +40,7 @@ import attrs
 
 from .arbitration import Picker
 from .engine import calculate
-from .errors import ConflictError, LedgerError, RuleError, ValidationError
+from .errors import LedgerError, ReusedIdError, RuleError, ValidationError
 from .ledger.effects import Effects, OrderRecord
 from .ledger.members import Membership
 from .model import MAX_POINTS, Order, PointsCurrency, PointsRef, not_blank
@@ -213,7 +213,7 @@ def commit(
     if stored is not None and stored.status is CommitStatus.SUCCESS:
         record = stored.effects.order
         if record is None or record.fingerprint != signed:
-            raise ConflictError(
+            raise ReusedIdError(
                 f"order {order.external_id!r} was committed with another request or member"
             )
         return attrs.evolve(

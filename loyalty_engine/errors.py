@@ -127,6 +127,19 @@ class ConflictError(LoyaltyError, RuntimeError):
     """
 
 
+class InsufficientBalanceError(LedgerError):
+    """A redemption the member's active balance does not cover."""
+
+
+class UnknownTransactionError(LedgerError, LookupError):
+    """An account has no transaction with the id or ``transaction_eid`` asked for."""
+
+
+class ReusedIdError(LedgerError, ConflictError):
+    """An id (a ``transaction_eid``, an order's ``external_id``) that was already used for a
+    different request. Unlike other conflicts, retrying cannot help."""
+
+
 class NotFoundError(LoyaltyError, LookupError):
     """What the request names does not exist (a member by its matching fields, an order)."""
 

@@ -19,7 +19,14 @@ from typing import Any, Literal
 
 import attrs
 
-from ..errors import LedgerError, ValidationError, show
+from ..errors import (
+    InsufficientBalanceError,
+    LedgerError,
+    ReusedIdError,
+    UnknownTransactionError,
+    ValidationError,
+    show,
+)
 from ..model import Balance, PointsCurrency
 from ..money import to_units
 from ..validators import checked, instant, of_type, tuple_of
@@ -167,7 +174,9 @@ class Account:
         """The row with this id (an int) or ``transaction_eid`` (a str)."""
         row = self.journal.get(ref) if isinstance(ref, int) else self.journal.by_eid(ref)
         if row is None:
-            raise LedgerError(f"{self.profile_id}/{self.currency.eid}: no transaction {show(ref)}")
+            raise UnknownTransactionError(
+                f"{self.profile_id}/{self.currency.eid}: no transaction {show(ref)}"
+            )
         return row
 
     @checked
@@ -289,7 +298,7 @@ class Account:
         draft = _Draft(self, now)
         active = draft.lots.units - draft.debt
         if units > active:
-            raise LedgerError(
+            raise InsufficientBalanceError(
                 f"{self._name()}: insufficient active balance "
                 f"({self.currency.of_units(max(active, 0))} < {amount})"
             )
@@ -433,7 +442,7 @@ class Account:
         if row is None:
             return None
         if row.request != asked:
-            raise LedgerError(
+            raise ReusedIdError(
                 f"{self._name()}: transaction_eid {eid!r} was used for another request"
             )
         return Posting(account=self, transaction=row, effects=())

@@ -67,8 +67,12 @@ def apply_trigger(
     eid: str | None = None,
     temp_timeout_sec: int | None = None,
     description: str | None = None,
+    activation: dt.datetime | None = None,
+    expiration: dt.datetime | None = None,
+    source_id: str | None = None,
 ) -> Change:
-    """Fire trigger promotion ``promotion`` (its id or external_id) for the member."""
+    """Fire trigger promotion ``promotion`` (its id or external_id) for the member; an
+    accrual's ``activation`` and ``expiration`` as ``Account.accrue`` takes them."""
     trigger = next(
         (t for t in program.trigger_promotions if promotion in (t.id, t.external_id)), None
     )
@@ -95,10 +99,11 @@ def apply_trigger(
             temp_timeout_sec=temp_timeout_sec,
             promotion=trigger.external_id,
             source_type="trigger",
+            source_id=source_id,
             description=description or trigger.name,
         )
         if side == "accrual":
-            posting = account.accrue(points, **common)
+            posting = account.accrue(points, activation=activation, expiration=expiration, **common)
         else:
             posting = account.redeem(points, **common)
         membership = membership.with_account(posting.account)

@@ -56,6 +56,8 @@ class Settings:
     percent_rounding: PercentRounding | None = attrs.field(
         default=None, validator=one_of(("item", "line", "order", None))
     )
+    # the platform's id of this program: API requests naming another are refused (None: any)
+    loyalty_program_id: int | None = None
 
     root: Group = attrs.field(init=False, eq=False, repr=False)  # the root group these describe
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 import attrs
 
 from ..commit import CommitResult, CommitStatus, Requested, commit, fingerprint
-from ..errors import ConflictError, LedgerError, NotFoundError, StoreError
+from ..errors import ConflictError, LedgerError, NotFoundError, ReusedIdError, StoreError
 from ..ledger.effects import Effects
 from ..ledger.members import Membership, RemovalPolicy, register, remove
 from ..model import Member, Order
@@ -190,7 +190,7 @@ def commit_order(
         if stored is not None:  # a replay, even for a member who left since
             profile_id = membership.profile_id if membership is not None else None
             if stored.fingerprint != fingerprint(order, requested, profile_id):
-                raise ConflictError(
+                raise ReusedIdError(
                     f"order {order.external_id!r} was committed with another request or member"
                 )
             return Committed(response=stored.response, result=None), None
