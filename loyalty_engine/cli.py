@@ -1,11 +1,14 @@
-"""``loyalty-engine``: preorder calculation, order commit and the store, from the command line.
+"""``loyalty-engine``: preorder calculation, order commit, the store and the Loyalty API.
 
 Time: ``--now`` when given; otherwise a preorder is calculated at the request's
 ``data.create_time`` and a commit is dated by the clock (promotions are judged at the order's
 ``create_time`` either way). Bad input exits with status 2 and one line on stderr naming the
 field path and the bad value; so do a member not found and a conflict. The member comes from
 the store (``--db`` SQLite or ``--state`` JSON), the same for preorder and commit, or for a
-quick stateless preorder from ``--member MEMBER.json``.
+quick stateless preorder from ``--member MEMBER.json``. A file argument ``-`` reads stdin.
+
+Exit status: 0 done; 1 an error response of ``api``, or problems found by ``db check``; 2
+unusable input (the one line on stderr says why); 141 the reader of stdout went away.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import TextIO
 
-from .altcraft.commit import parse_commit_request, render_commit_response
+from .altcraft.api import Reply, commit_response, respond
+from .altcraft.codes import Code
 from .altcraft.preorder import PreorderRequest, parse_preorder_request, render_preorder_response
-from .altcraft.wire import read_json_file
+from .altcraft.wire import MAX_BYTES, read_json, read_json_file
 from .documents import load_member
 from .engine import calculate
-from .errors import LoyaltyError, StoreError, ValidationError, ValidationErrors
+from .errors import LoyaltyError, ValidationError, ValidationErrors
 from .model import Member
 from .pools import CodePool
 from .program import Program, load_program
@@ -38,15 +44,24 @@ from .store import (
     Store,
     to_document,
 )
-from .store.service import commit_order, member_at
+from .store.service import member_at
 from .store.transfer import check, import_document
 from .validators import instant
 
 PROG = "loyalty-engine"
+BROKEN_PIPE = 141  # as a shell reports a process killed by SIGPIPE
+
+
+def _version() -> str:
+    try:
+        return metadata.version("loyalty_engine")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("preorder", "print the Altcraft preorder response JSON"),
@@ -65,6 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--program", required=True, help="program TOML or JSON")
     _store_options(command.add_mutually_exclusive_group(required=True))
     command.add_argument("--now", help="commit time, ISO-8601 with offset (default: the clock)")
+    text = "call a Loyalty API method: the request body on stdin, the response on stdout"
+    command = commands.add_parser("api", help=text, description=text)
+    command.add_argument("method", help="e.g. balance, accrue_points, preorder_commit")
+    command.add_argument("request", nargs="?", default="-", help="request file (default: stdin)")
+    command.add_argument("--program", required=True, help="program TOML or JSON")
+    _store_options(command.add_mutually_exclusive_group(required=True))
+    command.add_argument("--format", choices=("json", "xml"), default="json")
+    command.add_argument("--now", help="the call's time, ISO-8601 (default: the clock)")
+    command.add_argument("--exports", help="where transactions_export writes (default: "
+                         "beside the store, STORE.exports/)")  # fmt: skip
+    text = "serve the Loyalty API over HTTP (pip install 'loyalty_engine[http]')"
+    command = commands.add_parser("serve", help=text, description=text)
+    command.add_argument("--program", required=True, help="program TOML or JSON")
+    _store_options(command.add_mutually_exclusive_group(required=True))
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=8080)
+    command.add_argument("--tokens", required=True, help="file of accepted tokens, one a line")
+    command.add_argument("--exports", help="where transactions_export writes")
+    command.add_argument("--max-body", type=int, default=MAX_BYTES, help="bytes (default 10 MiB)")
     text = "the store: create it, load members and pools, export it, check every account"
     db = commands.add_parser("db", help=text, description=text)
     jobs = db.add_subparsers(dest="job", required=True)
@@ -115,23 +149,88 @@ def _now(args: argparse.Namespace, default: dt.datetime | None) -> dt.datetime:
 
 def _commit(args: argparse.Namespace) -> dict[str, object]:
     program = load_program(args.program)
-    request = parse_commit_request(read_json_file(args.request))
+    request = _read(args.request)
     now = _now(args, None) if args.now is not None else _clock
     store = _store(args)
     assert store is not None
     try:
-        done = commit_order(store, program, request.order, request.requested,
-                            match=request.match, now=now,
-                            render=render_commit_response)  # fmt: skip
+        return dict(commit_response(store, program, request, now))
     finally:
         store.close()
-    response = dict(done.response)
-    if done.result is None:  # a replay: the stored answer, and nothing else happens
-        data = response.get("data")
-        if not isinstance(data, dict):
-            raise StoreError(f"order {request.external_id!r} was stored without its response")
-        response["data"] = {**data, "processing_target": "processed"}
-    return response
+
+
+def _read(path: str, limit: int = MAX_BYTES) -> object:
+    """A JSON document from a file, or from stdin for ``-``."""
+    if path == "-":
+        return read_json(sys.stdin.buffer.read(limit + 1), source="stdin", limit=limit)
+    return read_json_file(path, limit=limit)
+
+
+def _exports(args: argparse.Namespace) -> Path:
+    if args.exports:
+        return Path(args.exports)
+    return Path(f"{args.db or args.state}.exports")
+
+
+def _api(args: argparse.Namespace) -> _Reply:
+    program = load_program(args.program)
+    now = _now(args, None) if args.now is not None else _clock
+    body = sys.stdin.buffer.read(MAX_BYTES + 1) if args.request == "-" else _file(args.request)
+    store = _store(args)
+    assert store is not None
+    try:
+        answer = respond(args.method, body, args.format, store=store, program=program, now=now,
+                         exports=_exports(args))  # fmt: skip
+    finally:
+        store.close()
+    return _Reply(answer)
+
+
+def _file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as error:
+        raise ValidationError((path,), path, f"cannot read: {error}") from None
+
+
+def _serve(args: argparse.Namespace) -> str:
+    try:
+        import uvicorn
+
+        from .server import create_app, read_tokens
+    except ImportError:
+        raise ValidationError(("serve",), "uvicorn", "needs the [http] extra: pip install "
+                              "'loyalty_engine[http]'") from None  # fmt: skip
+    program = load_program(args.program)
+    try:
+        tokens = read_tokens(args.tokens)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError(("--tokens",), args.tokens, f"cannot read: {error}") from None
+    if not tokens:
+        raise ValidationError(("--tokens",), args.tokens, "holds no token")
+    store = _store(args)
+    assert store is not None
+    try:
+        app = create_app(store, program, tokens=tokens, exports=_exports(args),
+                         limit=args.max_body)  # fmt: skip
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    finally:
+        store.close()
+    return "stopped"
+
+
+class _Reply:
+    """An ``api`` answer: printed as it is, exit 1 for an error response, 2 unusable input."""
+
+    def __init__(self, answer: Reply) -> None:
+        self.answer = answer
+
+    @property
+    def status(self) -> int:
+        if self.answer.code == 0:
+            return 0
+        return 2 if self.answer.code in _UNUSABLE else 1
 
 
 def _preorder(args: argparse.Namespace) -> dict[str, object]:
@@ -146,7 +245,7 @@ def _explain(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> tuple[PreorderRequest, Member | None, CalculatedOrder]:
     program: Program = load_program(args.program)
-    request = parse_preorder_request(read_json_file(args.request))
+    request = parse_preorder_request(_read(args.request))
     now = _now(args, request.order.create_time)
     member: Member | None = None
     pools: tuple[CodePool, ...] = ()
@@ -181,7 +280,7 @@ def _db(args: argparse.Namespace) -> dict[str, object] | str:
             return to_document(store)
         program = load_program(args.program)
         if args.job == "import":
-            done = import_document(store, program, read_json_file(args.file, limit=MAX_STATE_BYTES),
+            done = import_document(store, program, _read(args.file, limit=MAX_STATE_BYTES),
                                    now=_now(args, None))  # fmt: skip
             return {"members": done.members, "skipped": list(done.skipped), "pools": done.pools,
                     "orders": done.orders}  # fmt: skip
@@ -242,13 +341,16 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-# Each command returns its output: a JSON document, or text.
-_COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, object] | str]] = {
+# Each command returns its output: a JSON document, text, or an API reply.
+_COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, object] | str | _Reply]] = {
     "preorder": _preorder,
     "explain": _explain,
     "commit": _commit,
     "db": _db,
+    "api": _api,
+    "serve": _serve,
 }
+_UNUSABLE = {Code.INVALID_REQUEST, Code.UNKNOWN_METHOD, Code.BODY_TOO_LARGE}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,15 +365,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in found.problems:
             _write(sys.stderr, f"{PROG}: {_printable(problem)}")
         return 1
-    if not isinstance(out, str):  # JSON escapes what a non-Unicode stdout cannot show
-        unicode = (sys.stdout.encoding or "utf-8").lower().replace("-", "").startswith("utf")
-        out = json.dumps(out, indent=2, ensure_ascii=not unicode)
+    status = 0
     try:
+        if isinstance(out, _Reply):  # the API's bytes, as the server would send them
+            sys.stdout.flush()
+            sys.stdout.buffer.write(out.answer.body + b"\n")
+            sys.stdout.flush()
+            return out.status
+        if not isinstance(out, str):  # JSON escapes what a non-Unicode stdout cannot show
+            unicode = (sys.stdout.encoding or "utf-8").lower().replace("-", "").startswith("utf")
+            out = json.dumps(out, indent=2, ensure_ascii=not unicode)
         _write(sys.stdout, out)
     except BrokenPipeError:  # the reader went away (`| head`): no traceback, as the docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return 0
+        return BROKEN_PIPE
+    return status
 
 
 def _fail(message: str) -> int:

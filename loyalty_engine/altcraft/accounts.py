@@ -83,8 +83,7 @@ def done(top: Reader) -> None:
 def _program(ctx: Context, top: Reader) -> None:
     given = top.integer("loyalty_program_id", required=True)
     expected = ctx.program.settings.loyalty_program_id
-    done(top)
-    if expected is not None and given != expected:
+    if given is not None and expected is not None and given != expected:
         raise ApiError(Code.UNKNOWN_PROGRAM, f"loyalty_program_id {given} is not served here "
                        f"(this is program {expected})")  # fmt: skip
 
