@@ -12,7 +12,6 @@ import pytest
 import loyalty_engine as le
 from loyalty_engine.altcraft.preorder import (
     parse_preorder_request,
-    render_error,
     render_preorder_response,
 )
 from loyalty_engine.altcraft.wire import read_json
@@ -285,14 +284,21 @@ def test_breakdown_limited_and_order_level_promotions_render() -> None:
     ]
 
 
-def test_render_error_codes_are_stable() -> None:
-    """Validation 1, rule 2, ledger 3."""
-    assert render_error(le.ValidationError(("a",), 1, "bad")) == {
+def test_error_codes_are_stable() -> None:
+    """Validation 1 (with each problem listed), rule 2, ledger 3, the specific ones their own."""
+    from loyalty_engine import errors
+    from loyalty_engine.altcraft.codes import error_response
+
+    assert error_response(le.ValidationError(("a",), 1, "bad")) == {
         "error": 1,
         "error_text": "a: bad (got 1)",
+        "errors": [{"path": "a", "reason": "bad", "value": "1"}],
     }
-    assert render_error(le.RuleError("r"))["error"] == 2
-    assert render_error(le.LedgerError("l"))["error"] == 3
+    assert error_response(le.RuleError("r"))["error"] == 2
+    assert error_response(le.LedgerError("l"))["error"] == 3
+    assert error_response(errors.NotFoundError("n"))["error"] == 5
+    assert error_response(errors.ConflictError("c"))["error"] == 10
+    assert error_response(errors.StoreError("s"))["error"] == 17
 
 
 def test_response_is_json_serialisable_and_deterministic() -> None:

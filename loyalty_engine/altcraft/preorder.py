@@ -20,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 
 import attrs
 
-from ..errors import LedgerError, LoyaltyError, RuleError, ValidationError, ValidationErrors
+from ..errors import ValidationError, ValidationErrors
 from ..model import MAX_LINES, Line, Order, PointsCurrency, PromoCode, RedeemRequest
 from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
@@ -29,7 +29,6 @@ from ..validators import checked
 from .wire import Reader
 
 MATCHING = ("email", "phone", "profile_id", "custom")
-ERROR_CODES: dict[type[LoyaltyError], int] = {ValidationError: 1, RuleError: 2, LedgerError: 3}
 
 
 @attrs.frozen(kw_only=True)
@@ -272,12 +271,6 @@ def render_preorder_response(
         "error": 0,
         "error_text": "Successful operation",
     }
-
-
-def render_error(error: LoyaltyError) -> dict[str, object]:
-    """``{"error": code, "error_text": message}``: 1 validation, 2 rule, 3 ledger, 99 other."""
-    code = next((c for kind, c in ERROR_CODES.items() if isinstance(error, kind)), 99)
-    return {"error": code, "error_text": str(error)}
 
 
 def _applied(applied: AppliedPromotion) -> dict[str, object]:
