@@ -113,7 +113,7 @@ def test_exit_status_follows_the_answer(
 
 
 def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
-    """``| head -c 10``: the reader leaves early; exit 141 and nothing on stderr."""
+    """``| true`` (as ``| head`` does, leaving early): exit 141, nothing on stderr."""
     db = str(tmp_path / "s.sqlite")
     program = str(EXAMPLES / "seed_003" / "program.toml")
     request = json.loads((EXAMPLES / "seed_003" / "request.json").read_text())
@@ -127,7 +127,7 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
     base = f"{sys.executable} -m loyalty_engine"
     script = (
         f"{base} api preorder {tmp_path / 'big.json'} --db {db} --program {program} "
-        "| head -c 10 > /dev/null; exit ${PIPESTATUS[0]}"
+        "| true; exit ${PIPESTATUS[0]}"
     )
     done = subprocess.run(["bash", "-c", script], capture_output=True)
     assert (done.returncode, done.stderr) == (141, b"")
