@@ -2,11 +2,14 @@
 
 URLs as the contract's: ``POST /api/v1.1/loyalty/...`` and
 ``/api/v1.1/market/orders/preorder|preorder_commit``. The body is JSON or XML by its
-``Content-Type`` and the answer comes in the same format. A token is required (the body's
-``token`` or ``Authorization: Bearer``), compared in constant time and never logged. The body
-is read up to the limit and no further. The store is opened once per process; requests run one
-at a time on a worker thread (SQLite has one writer anyway) and several processes share the
-database safely (``--workers``).
+``Content-Type`` and the answer comes in the same format. A token is required, compared in
+constant time and never logged: ``Authorization: Bearer`` when the request has one, otherwise
+the body's ``token`` (a header is the more deliberate credential, so a wrong one is not rescued
+by the body). The body is read up to the limit and no further. A URL is matched exactly (no
+redirect for a trailing slash: a shop's POST would not follow it). The store is opened once per
+process; requests run one at a time on a worker thread (SQLite has one writer anyway), and
+several server processes may share one SQLite database: the store's transactions keep them
+apart.
 """
 
 from __future__ import annotations
@@ -112,7 +115,9 @@ def create_app(
 
     routes = [Route(PREFIX + path, endpoint(method), methods=["POST"])
               for path, method in ROUTES.items()]  # fmt: skip
-    return Starlette(routes=routes, exception_handlers={404: refused, 405: refused})
+    app = Starlette(routes=routes, exception_handlers={404: refused, 405: refused})
+    app.router.redirect_slashes = False
+    return app
 
 
 async def _body(request: Request, limit: int) -> bytes | None:
