@@ -25,10 +25,13 @@ from ..parse import MAX_NESTING, check
 from .shapes import BOOL, FREE, INT, NUMBER, UNKNOWN, Shape
 
 ROOT = "xml"
-_NAME = re.compile(r"[A-Za-z_][\w.\-]*\Z")
-_INTEGER = re.compile(r"\s*-?\d{1,19}\s*\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")  # ASCII: Python's \w allows more than XML
+_INTEGER = re.compile(r"\s*-?\d{1,19}\s*\Z", re.ASCII)  # "٣" is not a number on the wire
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BAD_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", '"': "&quot;"})
+# an attribute's whitespace is normalised on reading unless written as references
+_ATTRIBUTE = str.maketrans({"\n": "&#10;", "\t": "&#9;"})
 
 
 def read_xml(data: bytes | str, shape: Mapping[str, Shape], *, source: str) -> dict[str, object]:
@@ -38,6 +41,8 @@ def read_xml(data: bytes | str, shape: Mapping[str, Shape], *, source: str) -> d
         from defusedxml import DefusedXmlException
     except ImportError:  # pragma: no cover - the [xml] extra is installed with [http] and [test]
         raise ValidationError((source,), "xml", "XML needs the 'defusedxml' package") from None
+    if isinstance(data, str) and _SURROGATE.search(data):
+        raise ValidationError((source,), "…", "text that is not Unicode (a lone surrogate)")
     try:
         root = safe.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:
@@ -47,6 +52,8 @@ def read_xml(data: bytes | str, shape: Mapping[str, Shape], *, source: str) -> d
         line, column = error.position
         reason = f"malformed XML at line {line} column {column + 1}"
         raise ValidationError((source,), str(error).split(":")[0], reason) from None
+    except (LookupError, ValueError, UnicodeError) as error:  # the declaration's encoding
+        raise ValidationError((source,), "encoding", f"unusable encoding: {error}") from None
     except RecursionError:
         raise ValidationError((source,), "…", f"nested deeper than {MAX_NESTING}") from None
     if root.tag != ROOT:
@@ -73,8 +80,11 @@ def _object(element: Element, shape: Mapping[str, Shape], path: Path) -> dict[st
         if key not in out:
             out[key] = value
         elif inner is UNKNOWN:  # a repeated unknown element: a list, as JSON would have it
-            earlier = out[key]
-            out[key] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
+            earlier = out[key]  # a value is never a list, so a list is the repetition's
+            if isinstance(earlier, list):
+                earlier.append(value)
+            else:
+                out[key] = [earlier, value]
         else:
             raise ValidationError((*path, key), value, "must appear once")
     return out
@@ -138,7 +148,7 @@ def _write(parts: list[str], key: str, value: object) -> None:
 def _tags(key: str) -> tuple[str, str]:
     if _NAME.match(key):
         return f"<{key}>", f"</{key}>"
-    return f'<item key="{_escape(key)}">', "</item>"
+    return f'<item key="{_escape(key).translate(_ATTRIBUTE)}">', "</item>"
 
 
 def _empty(key: str) -> str:
