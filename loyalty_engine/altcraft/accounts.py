@@ -89,30 +89,43 @@ def _program(ctx: Context, top: Reader) -> None:
 
 
 def _match(top: Reader) -> Match:
+    """The member the request names; raises every problem of the request read so far."""
+    before = len(top.errors)
     match = read_match(top, top.text("matching"))
-    done(top)
-    if match is None:
+    if match is None and len(top.errors) == before:  # no problem with it: it is missing
         top.fail("matching", None, "required: email, phone, profile_id or custom")
-        done(top)
+    done(top)
     assert match is not None
     return match
 
 
-def _currency(ctx: Context, top: Reader, *, required: bool) -> PointsCurrency:
-    iid, eid = top.integer("points_currency_iid"), top.text("points_currency_eid")
-    done(top)
+@attrs.frozen
+class _Currency:
+    """A currency as the request names it, resolved once the whole request has been read (so
+    that an unknown currency does not hide the request's other problems)."""
+
+    ref: PointsRef | None  # None: the program's first
+
+    def resolve(self, program: Program) -> PointsCurrency:
+        if self.ref is None:
+            if not program.currencies:
+                raise ApiError(Code.UNKNOWN_CURRENCY, "the program has no points currency")
+            return program.currencies[0]
+        found = next((c for c in program.currencies if c.matches(self.ref)), None)
+        if found is None:
+            raise ApiError(Code.UNKNOWN_CURRENCY, f"no points currency {self.ref}")
+        return found
+
+
+def _currency(top: Reader, *, required: bool) -> _Currency:
+    keys = ("points_currency_iid", "points_currency_eid")
+    iid, eid = top.integer(keys[0]), top.text(keys[1])
     if iid is None and eid is None:
-        if required:
-            top.fail("points_currency_eid", None, "points_currency_iid or _eid is required")
-            done(top)
-        if not ctx.program.currencies:
-            raise ApiError(Code.UNKNOWN_CURRENCY, "the program has no points currency")
-        return ctx.program.currencies[0]
-    ref = PointsRef(iid, eid)
-    found = next((c for c in ctx.program.currencies if c.matches(ref)), None)
-    if found is None:
-        raise ApiError(Code.UNKNOWN_CURRENCY, f"no points currency {ref}")
-    return found
+        if required and all(top.data.get(k) is None for k in keys):
+            top.fail(keys[1], None, "points_currency_iid or _eid is required")
+        return _Currency(None)
+    ref = top.build(PointsRef, iid, eid)
+    return _Currency(ref if isinstance(ref, PointsRef) else None)
 
 
 def _moment(top: Reader, key: str, *, required: bool = False) -> dt.datetime | None:
@@ -220,8 +233,10 @@ def _posted(account: Account, eid: str | None) -> Transaction:
 
 def balance(ctx: Context, top: Reader) -> dict[str, object]:
     _program(ctx, top)
-    currency = _currency(ctx, top, required=False)
-    membership, _ = locate(ctx.store, ctx.program, _match(top))
+    named = _currency(top, required=False)
+    match = _match(top)
+    currency = named.resolve(ctx.program)
+    membership, _ = locate(ctx.store, ctx.program, match)
     points = membership.account(currency.eid).balance(ctx.now)
     return ok(data={**currency_keys(currency),
                     "total_balance": points_text(points.total, currency),
@@ -230,9 +245,10 @@ def balance(ctx: Context, top: Reader) -> dict[str, object]:
 
 def expiring_points(ctx: Context, top: Reader) -> dict[str, object]:
     _program(ctx, top)
-    currency = _currency(ctx, top, required=True)
+    named = _currency(top, required=True)
     start, end = _moment(top, "date_from", required=True), _moment(top, "date_to", required=True)
     match = _match(top)
+    currency = named.resolve(ctx.program)
     assert start is not None and end is not None
     membership, _ = locate(ctx.store, ctx.program, match)
     points = membership.account(currency.eid).expiring(start, end, now=ctx.now)
@@ -241,10 +257,11 @@ def expiring_points(ctx: Context, top: Reader) -> dict[str, object]:
 
 def transactions(ctx: Context, top: Reader) -> dict[str, object]:
     _program(ctx, top)
-    currency = _currency(ctx, top, required=True)
+    named = _currency(top, required=True)
     from_id = top.text("from_id")
     limit = top.integer("limit")
     match = _match(top)
+    currency = named.resolve(ctx.program)
     membership, _ = locate(ctx.store, ctx.program, match, removed=True)
     after = None
     if from_id is not None:
@@ -316,7 +333,7 @@ def _points(side: str) -> Method:
         promotion = top.text("promotion_id")
         given = any(top.data.get(k) is not None for k in ("points_currency_iid",
                                                           "points_currency_eid"))  # fmt: skip
-        currency = _currency(ctx, top, required=False)
+        named = _currency(top, required=False)
         amount = _amount(top, required=promotion is None)
         temp, timeout = _flag(top, "is_temp"), top.integer("temp_timeout_sec")
         if timeout is not None and not temp:
@@ -329,6 +346,7 @@ def _points(side: str) -> Method:
         eid, description = top.text("transaction_eid"), top.text("description")
         source = _external(top)
         match = _match(top)
+        currency = named.resolve(ctx.program)
         if created is not None and created > ctx.now:
             raise ValidationError(("created_at",), top.data["created_at"], "is in the future")
         now = created or ctx.now
@@ -388,7 +406,9 @@ def _target(ctx: Context, top: Reader) -> TransactionKey:
         profile_id = ctx.store.find(_match(top))
         keys = tuple(k for k in keys if k.profile_id == profile_id)
     if any(top.data.get(k) is not None for k in ("points_currency_iid", "points_currency_eid")):
-        currency = _currency(ctx, top, required=True)
+        named = _currency(top, required=True)
+        done(top)
+        currency = named.resolve(ctx.program)
         keys = tuple(k for k in keys if k.currency == currency.eid)
     shown = f"transaction_id {tid!r}" if tid is not None else f"transaction_eid {eid!r}"
     if not keys:
@@ -478,10 +498,11 @@ def delete(ctx: Context, top: Reader) -> dict[str, object]:
 def export(ctx: Context, top: Reader) -> dict[str, object]:
     """Write the CSV now and answer its task id; ``transactions_export_status`` reads it."""
     _program(ctx, top)
-    currency = _currency(ctx, top, required=True)
+    named = _currency(top, required=True)
     start, end = _moment(top, "date_from", required=True), _moment(top, "date_to", required=True)
     from_id = top.text("from_id")
     done(top)
+    currency = named.resolve(ctx.program)
     assert start is not None and end is not None
     if end < start:
         raise ValidationError(("date_to",), top.data["date_to"], "is before date_from")

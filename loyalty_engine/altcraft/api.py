@@ -30,7 +30,7 @@ from .accounts import Context, Method
 from .codes import ApiError, Code, error_response, internal_error
 from .commit import parse_commit_request, render_commit_response
 from .preorder import parse_preorder_request, render_preorder_response
-from .wire import MAX_BYTES, Reader, read_json
+from .wire import MAX_BYTES, Reader, as_sent, read_json
 from .xml import read_xml, write_xml
 
 Format = Literal["json", "xml"]
@@ -103,6 +103,8 @@ def handle(
         if name == "preorder_commit":  # the clock is read after the member, in commit_order
             return dict(commit_response(store, program, request, now))
         return METHODS[name](ctx, top)
+    except ValidationError as error:
+        return error_response(as_sent(error, request))
     except LoyaltyError as error:
         return error_response(error)
 

@@ -14,7 +14,7 @@ from pathlib import Path as FilePath
 
 import attrs
 
-from ..errors import Path, ValidationError
+from ..errors import Path, ValidationError, ValidationErrors
 from ..model import INT64, Fields, PointsRef
 from ..parse import json_document
 from ..validators import checked, instant
@@ -44,6 +44,30 @@ def read_json_file(path: str | os.PathLike[str], *, limit: int = MAX_BYTES) -> o
         raise ValidationError((file.name,), str(file), "cannot read: not a valid path") from None
     except OSError as error:
         raise ValidationError((file.name,), str(file), f"cannot read: {error.strerror}") from None
+
+
+_MISSING = object()
+
+
+def as_sent(error: ValidationError, document: object) -> ValidationError:
+    """``error`` with each problem's value replaced by the document's value at its path, when
+    the path names one: the core checks parsed values (``Decimal('-5')``, a re-rendered time),
+    but a client looks for what it sent (``"-5"``)."""
+    if isinstance(error, ValidationErrors):
+        return ValidationErrors([as_sent(e, document) for e in error.errors])
+    value: object = document
+    for step in error.path:
+        if isinstance(value, Mapping) and isinstance(step, str):
+            value = value.get(step, _MISSING)
+        elif isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+            value = value[step]
+        else:
+            value = _MISSING
+        if value is _MISSING:
+            return error
+    if not error.path or isinstance(value, Mapping | list):  # a whole object: the reason says
+        return error
+    return ValidationError(error.path, value, error.reason)
 
 
 @attrs.define
