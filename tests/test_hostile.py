@@ -398,7 +398,8 @@ def test_commit_on_a_non_utf8_stdout_prints_and_replays(tmp_path: Path) -> None:
 
 
 def test_a_closed_pipe_is_not_a_traceback() -> None:
-    """``loyalty-engine preorder … | head -0`` printed a BrokenPipeError traceback."""
+    """``loyalty-engine preorder … | head -0`` printed a BrokenPipeError traceback; now it
+    exits 141, as a shell reports a command killed by SIGPIPE (README, exit codes)."""
     seed = [str(SEED3 / "request.json"), "--program", str(SEED3 / "program.toml")]
     command = [
         sys.executable,
@@ -413,7 +414,7 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()
     err = child.stderr.read()
-    assert child.wait() == 1
+    assert child.wait() == 141
     assert b"Traceback" not in err
 
 
