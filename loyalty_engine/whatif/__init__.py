@@ -1,0 +1,7 @@
+"""Offline what-if: replay order history under several programs (docs/whatif.md)."""
+
+from .history import BadRecord, HistoryRecord, read_record
+from .report import Report, render_table
+from .run import whatif
+
+__all__ = ["BadRecord", "HistoryRecord", "Report", "read_record", "render_table", "whatif"]
