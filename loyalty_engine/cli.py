@@ -99,6 +99,49 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--tokens", required=True, help="file of accepted tokens, one a line")
     command.add_argument("--exports", help="where transactions_export writes")
     command.add_argument("--max-body", type=int, default=MAX_BYTES, help="bytes (default 10 MiB)")
+    text = "replay order history under several programs and compare them (docs/whatif.md)"
+    command = commands.add_parser("whatif", help=text, description=text)
+    command.add_argument("history", help="JSON Lines of preorder requests (- for stdin)")
+    command.add_argument(
+        "--program",
+        action="append",
+        required=True,
+        help="program TOML or JSON; repeat; the first is the baseline",
+    )
+    command.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: one a CPU; 1 runs in this one)",
+    )
+    command.add_argument(
+        "--scheduler",
+        help="a Dask scheduler's address: run on its cluster (pip install 'loyalty_engine[dask]')",
+    )
+    command.add_argument("--chunk-size", type=int, default=500, help="orders a task")
+    command.add_argument(
+        "--on-error",
+        choices=("skip", "fail"),
+        default="skip",
+        help="a bad line: report it and go on (default), or stop",
+    )
+    command.add_argument("--out", help="write the report JSON here")
+    command.add_argument("--diff", help="write the orders the programs disagree on (JSONL)")
+    command.add_argument("--html", help="write the HTML report here (the [whatif] extra)")
+    command.add_argument("--now", help="for orders without create_time (default: the clock)")
+    shown = command.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        action="store_true",
+        default=None,
+        help="show progress even when stderr is not a terminal",
+    )
+    shown.add_argument("--no-progress", dest="progress", action="store_false")
+    text = "write synthetic order history (JSON Lines) for demos, tests and benchmarks"
+    command = commands.add_parser("sample-history", help=text, description=text)
+    command.add_argument("--orders", type=int, required=True)
+    command.add_argument("--seed", type=int, default=1)
+    command.add_argument("--out", default="-", help="the file (default: stdout)")
     text = "the store: create it, load members and pools, export it, check every account"
     db = commands.add_parser("db", help=text, description=text)
     jobs = db.add_subparsers(dest="job", required=True)
@@ -218,6 +261,30 @@ def _serve(args: argparse.Namespace) -> str:
     finally:
         store.close()
     return "stopped"
+
+
+def _whatif(args: argparse.Namespace) -> str:
+    from .whatif import job
+
+    return job.run(args.history, args.program, now=_now(args, None), jobs=args.jobs,
+                   scheduler=args.scheduler, chunk_size=args.chunk_size, on_error=args.on_error,
+                   out=args.out, diff=args.diff, html=args.html,
+                   progress=args.progress)  # fmt: skip
+
+
+def _sample_history(args: argparse.Namespace) -> str:
+    from .whatif.job import output
+    from .whatif.sample import write_history
+
+    if args.orders < 0:
+        raise ValidationError(("--orders",), args.orders, "must be 0 or more")
+    if args.out == "-":
+        written = write_history(sys.stdout, args.orders, seed=args.seed)
+    else:
+        with output(args.out) as file:
+            assert file is not None
+            written = write_history(file, args.orders, seed=args.seed)
+    return "" if args.out == "-" else f"{written} orders written to {args.out}"
 
 
 class _Reply:
@@ -349,6 +416,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, object] | str | _R
     "db": _db,
     "api": _api,
     "serve": _serve,
+    "whatif": _whatif,
+    "sample-history": _sample_history,
 }
 _UNUSABLE = {Code.INVALID_REQUEST, Code.UNKNOWN_METHOD, Code.BODY_TOO_LARGE}
 
@@ -375,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(out, str):  # JSON escapes what a non-Unicode stdout cannot show
             unicode = (sys.stdout.encoding or "utf-8").lower().replace("-", "").startswith("utf")
             out = json.dumps(out, indent=2, ensure_ascii=not unicode)
-        _write(sys.stdout, out)
+        if out:  # sample-history to stdout has written its lines itself
+            _write(sys.stdout, out)
     except BrokenPipeError:  # the reader went away (`| head`): no traceback, as the docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
