@@ -54,11 +54,18 @@ def output(path: str | None) -> Iterator[IO[str] | None]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o666 & ~_umask())  # as open() would have made it, not 0600
         os.replace(handle.name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(handle.name)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it: put it back at once
+    os.umask(mask)
+    return mask
 
 
 def _lines(path: str) -> Iterator[str]:
@@ -145,7 +152,9 @@ def run(
         zip(names(program_paths), map(load_program, program_paths), strict=True)
     )
     if html is not None:
-        from .html import render_html  # fail before the replay when plotly is missing
+        from .html import render_html, require_plotly
+
+        require_plotly()  # fail before the replay when plotly is missing
 
     with (
         _progress(history, progress) as (update, write),
