@@ -50,6 +50,7 @@ def test_the_table_the_report_and_the_differences(
     assert report["history"] == {"lines": 200, "orders": 198, "bad": 2}
     assert [b["line"] for b in report["bad_records"]] == [10, 20]
     assert "line 10: json: malformed JSON" in err and "line 20: " in err
+    assert (where / "r.json").stat().st_mode & 0o644 == 0o644  # readable, as open() makes it
     diffs = [json.loads(line) for line in (where / "d.jsonl").read_text().splitlines()]
     assert len(diffs) == report["comparisons"]["proposed"]["changed"]
     assert all(d["external_id"].startswith("o-") for d in diffs)
@@ -132,3 +133,14 @@ def test_sample_history_to_a_file_and_to_stdout(tmp_path: Path) -> None:
         write_history(file, 30, seed=7)
     assert (tmp_path / "again.jsonl").read_bytes() == printed
     assert len(printed.splitlines()) == 30
+
+
+def test_the_readme_shows_what_the_example_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """README "What-if over order history": the table under "prints" is the command's output."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What-if over order history") :]
+    shown = section[section.index("prints\n\n```\n") + len("prints\n\n```\n") :]
+    shown = shown[: shown.index("```")]
+    history = str(WHATIF / "history.jsonl")
+    assert main(["whatif", history, *PROGRAMS, *NOW, "--jobs", "1"]) == 0
+    assert capsys.readouterr().out == shown
