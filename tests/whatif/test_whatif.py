@@ -266,3 +266,57 @@ def test_a_bucket_holds_its_upper_bound(before: int, share: int) -> None:
     low, _, high = bucket.rstrip("%").partition("–")
     with localcontext(CONTEXT):
         assert Decimal(low) * before < discount * 100 <= Decimal(high) * before
+
+
+def _mutations() -> st.SearchStrategy[str]:
+    """History lines as a broken export writes them: random text, random JSON, and real lines
+    with one value replaced by a hostile one."""
+    values = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=12)
+        | st.sampled_from(
+            ["NaN", "1e999", "-1", "0.001", "١٠٠", "\x00", "x" * 5000, [], {}, [[[]]]]
+        )
+    )
+
+    def replaced(line: str, key: str, value: object) -> str:
+        document = json.loads(line)
+        target = document["data"] if key in document["data"] else document
+        target[key] = value
+        event(f"replaced {key}")
+        return json.dumps(document)
+
+    keys = st.sampled_from(
+        [
+            "lines",
+            "total_price",
+            "currency",
+            "create_time",
+            "delivery_cost",
+            "member",
+            "charged",
+            "promocodes",
+            "redeem_points",
+            "external_id",
+        ]
+    )
+    return (
+        st.text(max_size=40).map(lambda t: (event("random text"), t)[1])
+        | st.builds(json.dumps, st.dictionaries(st.text(max_size=6), values, max_size=4))
+        | st.builds(replaced, st.sampled_from(HISTORY[:20]), keys, values)
+    )
+
+
+@given(lines=st.lists(_mutations(), min_size=1, max_size=4))
+def test_no_line_breaks_the_replay(lines: list[str]) -> None:
+    """Fuzz: whatever the lines hold, the replay finishes; each non-blank line is an order or a
+    bad record (never both, never lost), and a program's refusal is counted, not raised."""
+    document = whatif(lines, PROGRAMS, now=NOW).document()
+    history = document["history"]
+    assert history["lines"] == sum(1 for line in lines if line.strip())
+    assert history["orders"] + history["bad"] == history["lines"]
+    for program in document["programs"].values():
+        assert program["orders"] + sum(program["refused"].values()) == history["orders"]
+    event(f"{history['bad']} bad of {history['lines']}")
