@@ -25,6 +25,8 @@ from .history import BadRecord
 from .report import render_table
 from .run import OnError, whatif
 
+SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler before giving up
+
 
 def names(paths: Sequence[str]) -> list[str]:
     """Each program's name: its file's stem, numbered when two files share one."""
@@ -129,8 +131,12 @@ def _executor(scheduler: str | None) -> Iterator[Executor | None]:
     except ImportError:
         raise ValidationError(("--scheduler",), scheduler, "needs the [dask] extra: pip "
                               "install 'loyalty_engine[dask]'") from None  # fmt: skip
-    with Client(scheduler) as client:  # type: ignore[no-untyped-call]
-        yield client.get_executor()
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as error:  # refused, timed out, not an address
+        raise ValidationError(("--scheduler",), scheduler, f"cannot connect: {error}") from None
+    with client:
+        yield client.get_executor()  # type: ignore[no-untyped-call]
 
 
 def run(

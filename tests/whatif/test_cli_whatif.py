@@ -144,3 +144,18 @@ def test_the_readme_shows_what_the_example_prints(capsys: pytest.CaptureFixture[
     history = str(WHATIF / "history.jsonl")
     assert main(["whatif", history, *PROGRAMS, *NOW, "--jobs", "1"]) == 0
     assert capsys.readouterr().out == shown
+
+
+def test_an_unreachable_scheduler_is_an_error_not_a_traceback(
+    history: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens on the port: exit 2 with one line naming ``--scheduler``, no files."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("loyalty_engine.whatif.job.SCHEDULER_TIMEOUT", 2)
+    code, where = run(history, tmp_path, "--scheduler", "tcp://127.0.0.1:9")
+    err = capsys.readouterr().err
+    assert code == 2 and "--scheduler" in err and "Traceback" not in err, err
+    assert list(where.iterdir()) == []
