@@ -38,8 +38,9 @@ mark over ``exec``, so a child's is at least its parent's size at the fork.
 
     python benchmarks/bench_whatif.py [--orders N] [--small N] [--repeat R] [--chunks 500,2000]
 
-A full run (100,000 orders, one round) takes about 5 minutes on 2 quiet cores, 8 on a busy
-machine; ``--orders 20000`` (three rounds) about 3.
+A full run (100,000 orders, one round) takes about 7½ minutes on 2 cores; ``--orders 20000``
+(three rounds) about 5½. Runs a minute apart differ by up to 20% on a shared machine: read the
+ratio beside the interleaved one, and the speed-up beside the machine's ceiling.
 """
 
 from __future__ import annotations

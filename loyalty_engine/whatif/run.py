@@ -49,6 +49,7 @@ class Task:
     blob: bytes | None  # the pickled programs; None: installed in the worker already
     items: tuple[tuple[int, Item], ...]
     now: dt.datetime
+    diffs: bool = True  # build the per-order differences (only when someone listens)
 
 
 @attrs.frozen
@@ -103,7 +104,7 @@ def run_chunk(task: Task) -> ChunkResult:
                 changed |= comparison.add(other, base)
             else:
                 changed |= isinstance(base, Outcome) != isinstance(other, Outcome)
-        if changed:
+        if changed and task.diffs:
             diffs.append(_diff(record, [name for name, _ in programs], outcomes))
     return ChunkResult(tallies, comparisons, tuple(diffs), tuple(bad), len(task.items))
 
@@ -173,6 +174,7 @@ def whatif(
     blob = pickle.dumps(named)
     key = hashlib.sha256(blob).digest()
     chunks = _chunks(history, chunk_size)
+    want = on_diff is not None
     report = Report.empty(names)
     pool = None
     if executor is None and jobs > 1:
@@ -180,10 +182,12 @@ def whatif(
     try:
         if executor is None:
             _install(key, blob)
-            results: Iterator[ChunkResult] = (run_chunk(Task(key, None, c, now)) for c in chunks)
+            results: Iterator[ChunkResult] = (
+                run_chunk(Task(key, None, c, now, want)) for c in chunks
+            )
         else:
             ship = None if pool is not None else blob
-            tasks = (Task(key, ship, c, now) for c in chunks)
+            tasks = (Task(key, ship, c, now, want) for c in chunks)
             results = _in_order(executor, tasks, depth=2 * max(jobs, _workers(executor)))
         for result in results:
             if result.bad and on_error == "fail":

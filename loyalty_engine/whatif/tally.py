@@ -136,17 +136,27 @@ class ProgramTally:
     buckets: list[int] = attrs.Factory(lambda: [0] * len(BUCKETS))
 
     def add(self, outcome: Outcome, charged: int | None) -> None:
+        """Count one order, in place (this runs for every order under every program)."""
         self.orders += 1
-        money = self.money.setdefault(outcome.currency, MoneyTally())
-        money.merge(MoneyTally(1, outcome.before, outcome.after, charged or 0,
-                               int(charged is not None)))  # fmt: skip
+        money = self.money.get(outcome.currency)
+        if money is None:
+            money = self.money[outcome.currency] = MoneyTally()
+        money.orders += 1
+        money.before += outcome.before
+        money.after += outcome.after
+        if charged is not None:
+            money.charged += charged
+            money.charged_orders += 1
         _add(self.accrued, outcome.accrued)
         _add(self.redeemed, outcome.redeemed)
         for use in outcome.uses:
             key = (use.type, use.external_id)
-            tally = self.promotions.setdefault(key, PromotionTally(use.name, use.type))
-            tally.merge(PromotionTally(use.name, use.type, 1, {outcome.currency: use.cost},
-                                       dict(use.points)))  # fmt: skip
+            tally = self.promotions.get(key)
+            if tally is None:
+                tally = self.promotions[key] = PromotionTally(use.name, use.type)
+            tally.orders += 1
+            tally.cost[outcome.currency] = tally.cost.get(outcome.currency, 0) + use.cost
+            _add(tally.points, use.points)
         self.buckets[outcome.bucket()] += 1
 
     def merge(self, other: ProgramTally) -> None:
