@@ -65,7 +65,8 @@ class Report:
         }
 
 
-def _money(units: int, currency: str) -> str:
+def money_text(units: int, currency: str) -> str:
+    """Minor units as the wire writes money ("139500.00"); a sum of many orders has no cap."""
     return format(of_units(units, exponent(currency)), "f")
 
 
@@ -73,39 +74,41 @@ def _points(points: Mapping[str, Decimal]) -> dict[str, str]:
     return {eid: format(points[eid], "f") for eid in sorted(points)}
 
 
+def _moved(accrued: Mapping[str, Decimal], redeemed: Mapping[str, Decimal]) -> Document:
+    """Points accrued and redeemed per currency, zero where one side has none."""
+    zero = Decimal(0)
+    return {
+        eid: {"accrued": format(accrued.get(eid, zero), "f"),
+              "redeemed": format(redeemed.get(eid, zero), "f")}
+        for eid in sorted(set(accrued) | set(redeemed))
+    }  # fmt: skip
+
+
 def _sums(currency: str, money: MoneyTally) -> dict[str, object]:
     out: dict[str, object] = {
         "orders": money.orders,
-        "before": _money(money.before, currency),
-        "after": _money(money.after, currency),
-        "discount": _money(money.before - money.after, currency),
+        "before": money_text(money.before, currency),
+        "after": money_text(money.after, currency),
+        "discount": money_text(money.before - money.after, currency),
     }
     if money.charged_orders:
-        out["charged"] = _money(money.charged, currency)
+        out["charged"] = money_text(money.charged, currency)
     return out
 
 
 def _program(tally: ProgramTally) -> Document:
-    eids = sorted(set(tally.accrued) | set(tally.redeemed))
-    zero = Decimal(0)
     return {
         "orders": tally.orders,
         "refused": dict(sorted(tally.refused.items())),
         "money": {c: _sums(c, tally.money[c]) for c in sorted(tally.money)},
-        "points": {
-            e: {
-                "accrued": format(tally.accrued.get(e, zero), "f"),
-                "redeemed": format(tally.redeemed.get(e, zero), "f"),
-            }
-            for e in eids
-        },
+        "points": _moved(tally.accrued, tally.redeemed),
         "promotions": [
             {
                 "type": kind,
                 "external_id": key,
                 "name": p.name,
                 "orders": p.orders,
-                "cost": {c: _money(p.cost[c], c) for c in sorted(p.cost)},
+                "cost": {c: money_text(p.cost[c], c) for c in sorted(p.cost)},
                 "points": _points(p.points),
             }
             for (kind, key), p in sorted(tally.promotions.items())
@@ -118,7 +121,6 @@ def _program(tally: ProgramTally) -> Document:
 
 
 def _comparison(baseline: str, tally: ComparisonTally) -> Document:
-    zero = Decimal(0)
     return {
         "against": baseline,
         "compared": tally.compared,
@@ -126,16 +128,10 @@ def _comparison(baseline: str, tally: ComparisonTally) -> Document:
         "cheaper": tally.cheaper,
         "dearer": tally.dearer,
         "money": {
-            c: {"after": _money(d, c), "discount": _money(-d, c)}
+            c: {"after": money_text(d, c), "discount": money_text(-d, c)}
             for c, d in sorted(tally.after.items())
         },
-        "points": {
-            e: {
-                "accrued": format(tally.accrued.get(e, zero), "f"),
-                "redeemed": format(tally.redeemed.get(e, zero), "f"),
-            }
-            for e in sorted(set(tally.accrued) | set(tally.redeemed))
-        },
+        "points": _moved(tally.accrued, tally.redeemed),
     }
 
 

@@ -27,11 +27,10 @@ import attrs
 
 from ..engine import calculate
 from ..errors import LoyaltyError, ValidationError, ValidationErrors, render_path
-from ..money import exponent, of_units
 from ..program.program import Program
 from ..validators import instant
 from .history import BadRecord, HistoryRecord, read_record, when
-from .report import Report
+from .report import Report, money_text
 from .tally import ComparisonTally, Outcome, ProgramTally
 
 Item = str | bytes | HistoryRecord
@@ -120,15 +119,12 @@ def _diff(
     record: HistoryRecord, names: Sequence[str], outcomes: Sequence[Outcome | str]
 ) -> dict[str, object]:
     order = record.order
-    places = exponent(order.currency)
-
-    def money(units: int) -> str:
-        return format(of_units(units, places), "f")
 
     def shown(outcome: Outcome | str) -> dict[str, object]:
         if isinstance(outcome, str):
             return {"refused": outcome}
-        return {"after": money(outcome.after), "discount": money(outcome.discount),
+        return {"after": money_text(outcome.after, order.currency),
+                "discount": money_text(outcome.discount, order.currency),
                 "accrued": {e: format(p, "f") for e, p in sorted(outcome.accrued)},
                 "redeemed": {e: format(p, "f") for e, p in sorted(outcome.redeemed)},
                 "promotions": [use.external_id for use in outcome.uses]}  # fmt: skip
