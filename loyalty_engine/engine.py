@@ -12,6 +12,7 @@ same run over all promotions (``_explain``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
@@ -21,7 +22,7 @@ import attrs
 from .arbitration import PICKERS, Arbiter, Picker, Tree, check_pickers
 from .conditions import Facts
 from .errors import RuleError
-from .model import MAX_POINTS, Member, Order
+from .model import MAX_POINTS, Member, Order, PromoCode
 from .money import MAX_MAJOR_DIGITS, Money
 from .pipeline import codes, messages
 from .pipeline.accrue import AccrueStage
@@ -38,6 +39,8 @@ from .result import (
     CalculatedOrder,
     CodeState,
     CodeStatus,
+    CodesToIssue,
+    MessageOut,
     PointsSummary,
     Status,
     TraceEntry,
@@ -66,7 +69,7 @@ def calculate(
     same output.
     """
     instant(now, ("now",))
-    chosen = {**PICKERS, **(pickers or {})}
+    chosen = {**PICKERS, **pickers} if pickers else PICKERS
     check_pickers(program, chosen)
     by_pool = (
         {pool.pool_id: pool for pool in tuple_of(list(pools), CodePool, "pools")} if pools else {}
@@ -85,20 +88,10 @@ def calculate(
     positions = program.index.candidates(order_keys(usable, member, categories))
     candidates = [program.promotions[i] for i in positions]
     explain = partial(_explain, program, usable, member, now, chosen, categories)
-    result = _run(program, usable, member, now, chosen, categories, candidates, explain)[1]
-    if not spent:
-        return result
-    statuses = iter(result.promo_codes)
-    return attrs.evolve(
-        result,
-        order=order,
-        promo_codes=tuple(
-            CodeStatus(code=c.code, pool_id=c.pool_id, state=CodeState.NOT_APPLICABLE)
-            if c in spent
-            else next(statuses)
-            for c in order.promo_codes
-        ),
-    )
+    outcome = _run(program, usable, member, now, chosen, categories, candidates, explain)[1]
+    if spent:
+        outcome.entered, outcome.spent = order, spent
+    return CalculatedOrder(order=order, member=member, now=now, outcome=outcome)
 
 
 def _explain(
@@ -123,7 +116,8 @@ def _run(
     categories: tuple[frozenset[str], ...],
     promotions: Sequence[Promotion],
     explain: Callable[[], tuple[TraceEntry, ...]],
-) -> tuple[Cart, CalculatedOrder]:
+) -> tuple[Cart, _Outcome]:
+    """The stages on one cart; a stage none of ``promotions`` takes part in is not run."""
     settings = program.settings
     currency = order.currency
     uniform = settings.indivisible == "keep_uniform"
@@ -153,85 +147,128 @@ def _run(
         base_total=base_total,
         current_total=base_total,
     )
+    kinds = {promotion.type for promotion in promotions}
     tree = Tree.of(program, promotions)
     cart = Cart.start(slots, facts)
 
-    share = settings.max_discount_percent
-    budget = None
-    if share is not None:
-        num, den = share.as_integer_ratio()
-        budget = base_total * num // (100 * den)
-    cart = Arbiter(tree, DiscountStage(program, currency, budget), pickers).run(cart)
+    if "discount" in kinds:
+        share = settings.max_discount_percent
+        budget = None
+        if share is not None:
+            num, den = share.as_integer_ratio()
+            budget = base_total * num // (100 * den)
+        cart = Arbiter(tree, DiscountStage(program, currency, budget), pickers).run(cart)
     discounted = list(cart.totals)
     cart.next_stage()
-    redemptions = redeem(program, order, member, cart, promotions)
+    redemptions = (
+        redeem(program, order, member, cart, promotions)
+        if order.redeem or "redeem_points" in kinds
+        else []
+    )
     paid = list(cart.totals)
     cart.next_stage()
-    accrue = AccrueStage(program, member, currency, discounted, paid)
-    cart = Arbiter(tree, accrue, pickers).run(cart)
+    if "accrue_points" in kinds:
+        accrue = AccrueStage(program, member, currency, discounted, paid)
+        cart = Arbiter(tree, accrue, pickers).run(cart)
     cart.next_stage()
-    to_issue = codes.issue(promotions, cart)
+    to_issue = codes.issue(promotions, cart) if "code_issue" in kinds else ()
+    outcome = _Outcome(program, order, member, now, cart, redemptions, to_issue, promotions,
+                       explain)  # fmt: skip
+    if "message" in kinds:
+        outcome.messages = messages.render(program, promotions, cart, outcome.figures())
+    return cart, outcome
 
-    points = _points(program, member, cart, redemptions)
-    lines = tuple(
-        CalculatedLine(
-            line=order.lines[slot.line],
-            final_total=Money.of_minor(cart.totals[index], currency),
-            applied=_applied(program, cart.records[index], currency, now),
+
+@attrs.define(slots=False)  # ``cached_property`` keeps its values in the instance's __dict__
+class _Outcome:
+    """A calculation's integer results; each value of the result is built on first read."""
+
+    program: Program
+    order: Order  # as calculated: without the codes a pool refused
+    member: Member | None
+    now: dt.datetime
+    cart: Cart
+    redemptions: list[Redemption]
+    codes_to_issue: tuple[CodesToIssue, ...]
+    promotions: Sequence[Promotion]  # those the calculation judged
+    explain: Callable[[], tuple[TraceEntry, ...]]
+    messages: tuple[MessageOut, ...] = ()
+    entered: Order | None = None  # the order as entered, when a pool refused some of its codes
+    spent: list[PromoCode] = attrs.Factory(list)  # the codes refused
+    final_minor: int = attrs.field(init=False)
+    delivery_minor: int = attrs.field(init=False)
+    accrued: dict[str, int] = attrs.field(init=False)  # point units per currency
+
+    def __attrs_post_init__(self) -> None:
+        slots, totals = self.cart.slots, self.cart.totals
+        self.final_minor = sum(t for t, s in zip(totals, slots, strict=True) if s.line is not None)
+        delivery = self.order.delivery_cost.minor
+        self.delivery_minor = totals[-1] if slots[-1].line is None else delivery
+        self.accrued = _accrued(self.program, self.cart)
+
+    @functools.cached_property
+    def lines(self) -> tuple[CalculatedLine, ...]:
+        currency, cart = self.order.currency, self.cart
+        return tuple(
+            CalculatedLine(
+                line=self.order.lines[slot.line],
+                final_total=Money.of_minor(cart.totals[index], currency),
+                applied=_applied(self.program, cart.records[index], currency, self.now),
+            )
+            for index, slot in enumerate(cart.slots)
+            if slot.line is not None
         )
-        for index, slot in enumerate(slots)
-        if slot.line is not None
-    )
-    delivery = order.delivery_cost
-    order_level: tuple[AppliedPromotion, ...] = ()
-    if slots[-1].line is None:
-        delivery = Money.of_minor(cart.totals[-1], currency)
-        order_level = _applied(program, cart.records[-1], currency, now)
-    final_minor = sum(cart.totals[i] for i, slot in enumerate(slots) if slot.line is not None)
-    final_total = Money.of_minor(final_minor, currency)
-    discount = Money.of_minor(
-        base_total - final_minor + order.delivery_cost.minor - delivery.minor, currency
-    )
-    shown = messages.render(
-        program, promotions, cart, _figures(order, member, points, discount, final_total)
-    )
-    return cart, CalculatedOrder(
-        order=order,
-        member=member,
-        now=now,
-        lines=lines,
-        delivery_cost=delivery,
-        points=points,
-        promo_codes=codes.statuses(promotions, order, cart),
-        codes_to_issue=to_issue,
-        messages=shown,
-        applied=order_level,
-        explain=explain,
-    )
 
+    @functools.cached_property
+    def applied(self) -> tuple[AppliedPromotion, ...]:
+        if self.cart.slots[-1].line is not None:
+            return ()
+        return _applied(self.program, self.cart.records[-1], self.order.currency, self.now)
 
-def _figures(
-    order: Order,
-    member: Member | None,
-    points: tuple[PointsSummary, ...],
-    discount: Money,
-    final_total: Money,
-) -> dict[str, dict[str, str]]:
-    """Placeholder values for messages, per currency eid ("" = no currency)."""
-    common = {
-        "discount": str(discount),
-        "final_total": str(final_total),
-        "total": str(order.total_price),
-        "tier": (member.tier if member else None) or "",
-    }
-    figures = {"": {**common, "accrued": "0", "redeemed": "0"}}
-    for summary in points:
-        figures[summary.currency.eid] = {
-            **common,
-            "accrued": str(summary.accrued),
-            "redeemed": str(summary.redeemed),
+    @functools.cached_property
+    def points(self) -> tuple[PointsSummary, ...]:
+        return _points(self.program, self.member, self.accrued, self.redemptions)
+
+    @functools.cached_property
+    def promo_codes(self) -> tuple[CodeStatus, ...]:
+        statuses = codes.statuses(self.promotions, self.order, self.cart)
+        if self.entered is None:
+            return statuses
+        kept = iter(statuses)
+        return tuple(
+            CodeStatus(code=c.code, pool_id=c.pool_id, state=CodeState.NOT_APPLICABLE)
+            if c in self.spent
+            else next(kept)
+            for c in self.entered.promo_codes
+        )
+
+    @functools.cached_property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        return self.explain()
+
+    def figures(self) -> dict[str, dict[str, str]]:
+        """Placeholder values for messages, per currency eid ("" = no currency)."""
+        currency = self.order.currency
+        discount = (
+            self.order.total_price.minor
+            - self.final_minor
+            + self.order.delivery_cost.minor
+            - self.delivery_minor
+        )
+        common = {
+            "discount": str(Money.of_minor(discount, currency)),
+            "final_total": str(Money.of_minor(self.final_minor, currency)),
+            "total": str(self.order.total_price),
+            "tier": (self.member.tier if self.member else None) or "",
         }
-    return figures
+        figures = {"": {**common, "accrued": "0", "redeemed": "0"}}
+        for summary in self.points:
+            figures[summary.currency.eid] = {
+                **common,
+                "accrued": str(summary.accrued),
+                "redeemed": str(summary.redeemed),
+            }
+        return figures
 
 
 def _applied(
@@ -261,25 +298,34 @@ def _one(program: Program, record: Record, currency: str, now: dt.datetime) -> A
     )
 
 
-def _points(
-    program: Program, member: Member | None, cart: Cart, redemptions: list[Redemption]
-) -> tuple[PointsSummary, ...]:
-    """One summary per program currency, then any unknown currency the order asked for."""
+def _accrued(program: Program, cart: Cart) -> dict[str, int]:
+    """Point units accrued per currency; a program whose rates overflow fails here."""
     accrued: dict[str, int] = {}
     for slot_records in cart.records:
         for record in slot_records:
             if record.promotion.type == "accrue_points" and record.currency:
                 accrued[record.currency] = accrued.get(record.currency, 0) + record.points
-    # a request naming no program currency is reported on its own, never over a real one
-    asked = {r.currency.eid: r for r in redemptions if r.status is not Status.UNKNOWN_CURRENCY}
-    unknown = [r for r in redemptions if r.status is Status.UNKNOWN_CURRENCY]
-    out = []
     for currency in program.currencies:
         if accrued.get(currency.eid, 0) >= MAX_POINTS * 10**currency.precision:
             raise RuleError(
                 f"points currency {currency.eid!r}: the order would accrue "
                 f"10^{MAX_MAJOR_DIGITS} points or more; the program's rates are too high"
             )
+    return accrued
+
+
+def _points(
+    program: Program,
+    member: Member | None,
+    accrued: Mapping[str, int],
+    redemptions: list[Redemption],
+) -> tuple[PointsSummary, ...]:
+    """One summary per program currency, then any unknown currency the order asked for."""
+    # a request naming no program currency is reported on its own, never over a real one
+    asked = {r.currency.eid: r for r in redemptions if r.status is not Status.UNKNOWN_CURRENCY}
+    unknown = [r for r in redemptions if r.status is Status.UNKNOWN_CURRENCY]
+    out = []
+    for currency in program.currencies:
         outcome = asked.pop(currency.eid, None)
         active = member.balance(currency.eid).active if member else Decimal(0)
         status = outcome.status if outcome else Status.SUCCESS if member else Status.NOT_MEMBER

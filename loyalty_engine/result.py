@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol
 
 import attrs
 
@@ -174,36 +174,121 @@ class TraceEntry:
         return self.reason in APPLIED_REASONS
 
 
-@attrs.frozen(kw_only=True)
-class CalculatedOrder:
-    """The calculated order: line results, points per currency, codes, messages and the trace."""
+class Outcome(Protocol):
+    """What a calculation leaves behind: integer totals, and each value built when first asked.
 
-    order: Order
-    member: Member | None
-    now: dt.datetime  # the ``now`` it was calculated with; promotions were judged at ``at``
+    ``calculate`` makes one; each property returns the same object on every read.
+    """
+
+    @property
+    def final_minor(self) -> int:
+        """Σ final line totals, in minor units."""
+        ...
+
+    @property
+    def delivery_minor(self) -> int:
+        """The delivery cost after promotions, in minor units."""
+        ...
+
+    @property
+    def lines(self) -> tuple[CalculatedLine, ...]: ...
+
+    @property
+    def points(self) -> tuple[PointsSummary, ...]: ...
+
+    @property
+    def promo_codes(self) -> tuple[CodeStatus, ...]: ...
+
+    @property
+    def codes_to_issue(self) -> tuple[CodesToIssue, ...]: ...
+
+    @property
+    def messages(self) -> tuple[MessageOut, ...]: ...
+
+    @property
+    def applied(self) -> tuple[AppliedPromotion, ...]: ...
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]: ...
+
+
+@attrs.frozen(kw_only=True)
+class Fixed:
+    """An outcome given as values, for tests and tools that build or alter a result by hand:
+    ``attrs.evolve(result, outcome=attrs.evolve(Fixed.of(result), lines=...))``."""
+
     lines: tuple[CalculatedLine, ...]
     delivery_cost: Money
     points: tuple[PointsSummary, ...] = ()
     promo_codes: tuple[CodeStatus, ...] = ()
     codes_to_issue: tuple[CodesToIssue, ...] = ()
     messages: tuple[MessageOut, ...] = ()
-    applied: tuple[AppliedPromotion, ...] = ()  # order-level: delivery discounts and points
-    explain: Callable[[], tuple[TraceEntry, ...]] = attrs.field(default=tuple, eq=False, repr=False)
-    _trace: tuple[TraceEntry, ...] | None = attrs.field(
-        init=False, default=None, eq=False, repr=False
-    )
+    applied: tuple[AppliedPromotion, ...] = ()
+    trace: tuple[TraceEntry, ...] = ()
+
+    @classmethod
+    def of(cls, result: CalculatedOrder) -> Fixed:
+        """Every value of ``result``, as it reads."""
+        return cls(lines=result.lines, delivery_cost=result.delivery_cost, points=result.points,
+                   promo_codes=result.promo_codes, codes_to_issue=result.codes_to_issue,
+                   messages=result.messages, applied=result.applied,
+                   trace=result.trace)  # fmt: skip
+
+    @property
+    def final_minor(self) -> int:
+        return sum(line.final_total.minor for line in self.lines)
+
+    @property
+    def delivery_minor(self) -> int:
+        return self.delivery_cost.minor
+
+
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class CalculatedOrder:
+    """The calculated order: line results, points per currency, codes, messages and the trace.
+
+    The figures are kept as integers; the values below are built on first access and cached, so
+    a caller who reads only ``final_total_price`` pays for nothing else.
+    """
+
+    order: Order
+    member: Member | None
+    now: dt.datetime  # the ``now`` it was calculated with; promotions were judged at ``at``
+    _outcome: Outcome = attrs.field(alias="outcome")
+
+    @property
+    def lines(self) -> tuple[CalculatedLine, ...]:
+        return self._outcome.lines
+
+    @property
+    def delivery_cost(self) -> Money:
+        return Money.of_minor(self._outcome.delivery_minor, self.order.currency)
+
+    @property
+    def points(self) -> tuple[PointsSummary, ...]:
+        return self._outcome.points
+
+    @property
+    def promo_codes(self) -> tuple[CodeStatus, ...]:
+        return self._outcome.promo_codes
+
+    @property
+    def codes_to_issue(self) -> tuple[CodesToIssue, ...]:
+        return self._outcome.codes_to_issue
+
+    @property
+    def messages(self) -> tuple[MessageOut, ...]:
+        return self._outcome.messages
+
+    @property
+    def applied(self) -> tuple[AppliedPromotion, ...]:
+        """Order-level: delivery discounts and points."""
+        return self._outcome.applied
 
     @property
     def trace(self) -> tuple[TraceEntry, ...]:
-        """Every promotion, in program order: applied or not, and why.
-
-        Derived on first use by judging every promotion in full (the calculation itself only
-        judges the candidates the program's index finds), so it costs one more calculation.
-        """
-        if self._trace is None:
-            object.__setattr__(self, "_trace", self.explain())
-        assert self._trace is not None
-        return self._trace
+        """Every promotion, in program order: applied or not, and why."""
+        return self._outcome.trace
 
     @property
     def at(self) -> dt.datetime:
@@ -218,12 +303,29 @@ class CalculatedOrder:
     @property
     def final_total_price(self) -> Money:
         """Σ final line totals (delivery is reported beside it)."""
-        minor = sum(line.final_total.minor for line in self.lines)
-        return Money.of_minor(minor, self.order.currency)
+        return Money.of_minor(self._outcome.final_minor, self.order.currency)
 
     @property
     def discount_total(self) -> Money:
         """What promotions and points took off the lines and the delivery together."""
-        minor = self.total_price.minor - self.final_total_price.minor
-        minor += self.order.delivery_cost.minor - self.delivery_cost.minor
+        minor = self.order.total_price.minor - self._outcome.final_minor
+        minor += self.order.delivery_cost.minor - self._outcome.delivery_minor
         return Money.of_minor(minor, self.order.currency)
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.order, self.member, self.now, self.lines, self.delivery_cost, self.points,
+                self.promo_codes, self.codes_to_issue, self.messages, self.applied)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CalculatedOrder):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        names = ("order", "member", "now", "lines", "delivery_cost", "points", "promo_codes",
+                 "codes_to_issue", "messages", "applied")  # fmt: skip
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True))
+        return f"CalculatedOrder({shown})"

@@ -11,6 +11,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import loyalty_engine as le
+from loyalty_engine.result import Fixed
 from loyalty_engine.testing import NOW, InvariantViolation, cases, check_invariants, orders
 from loyalty_engine.validators import MAX_YEAR, MIN_YEAR
 
@@ -132,9 +133,8 @@ def test_checker_catches_a_broken_result() -> None:
     )
     result = le.calculate(program, order, now=NOW)
     (line,) = result.lines
-    broken = attrs.evolve(
-        result, lines=[attrs.evolve(line, final_total=le.Money.parse("8.00", "RUB"))]
-    )
+    tampered = (attrs.evolve(line, final_total=le.Money.parse("8.00", "RUB")),)
+    broken = attrs.evolve(result, outcome=attrs.evolve(Fixed.of(result), lines=tampered))
     with pytest.raises(InvariantViolation, match="reported = real difference broken at line 'a'"):
         check_invariants(program, order, None, broken)
 
