@@ -243,6 +243,11 @@ class Fixed:
         return self.delivery_cost.minor
 
 
+# what a calculated order is compared, hashed and shown by: its values as the caller reads them
+_COMPARED = ("order", "member", "now", "lines", "delivery_cost", "points", "promo_codes",
+             "codes_to_issue", "messages", "applied")  # fmt: skip
+
+
 @attrs.frozen(kw_only=True, eq=False, repr=False)
 class CalculatedOrder:
     """The calculated order: line results, points per currency, codes, messages and the trace.
@@ -313,8 +318,7 @@ class CalculatedOrder:
         return Money.of_minor(minor, self.order.currency)
 
     def _values(self) -> tuple[object, ...]:
-        return (self.order, self.member, self.now, self.lines, self.delivery_cost, self.points,
-                self.promo_codes, self.codes_to_issue, self.messages, self.applied)  # fmt: skip
+        return tuple(getattr(self, name) for name in _COMPARED)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CalculatedOrder):
@@ -325,7 +329,5 @@ class CalculatedOrder:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        names = ("order", "member", "now", "lines", "delivery_cost", "points", "promo_codes",
-                 "codes_to_issue", "messages", "applied")  # fmt: skip
-        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True))
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(_COMPARED, self._values(), strict=True))
         return f"CalculatedOrder({shown})"
