@@ -165,6 +165,9 @@ class Arbiter:
     tree: Tree
     stage: Stage
     pickers: Mapping[str, Picker]
+    # group id → (rank, external id) of the promotion whose stop_after ended that stack group:
+    # what the trace of a promotion the index ruled out needs to know
+    stoppers: dict[str, tuple[tuple[int, str], str]] = attrs.Factory(dict)
 
     def run(self, cart: Cart) -> Cart:
         return self._group(self.tree.program.group(ROOT), cart)
@@ -189,7 +192,7 @@ class Arbiter:
             return cart
         basis = list(cart.totals) if group.compounding == "on_base" else None
         if group.choice == "stack":
-            return self._stack(members, cart, basis)
+            return self._stack(group, members, cart, basis)
         trials = []
         for member in members:
             before = list(cart.gained)
@@ -213,7 +216,9 @@ class Arbiter:
                 self._lost(member, trial, result, None if winner is None else trials[winner][0])
         return result
 
-    def _stack(self, members: list[Member], cart: Cart, basis: Sequence[int] | None) -> Cart:
+    def _stack(
+        self, group: Group, members: list[Member], cart: Cart, basis: Sequence[int] | None
+    ) -> Cart:
         stopper: str | None = None
         for member in members:
             if stopper is not None:
@@ -225,6 +230,7 @@ class Arbiter:
                 entry = cart.trace.get(member.key)
                 if entry is not None and entry.applied:
                     stopper = member.external_id
+                    self.stoppers[group.id] = (member.rank, stopper)
         return cart
 
     def _per_line(

@@ -29,6 +29,7 @@ from .pipeline.accrue import AccrueStage
 from .pipeline.cart import Cart, Record, Slot
 from .pipeline.discount import DiscountStage
 from .pipeline.redeem import Redemption, redeem
+from .pipeline.trace import Stoppers, derive
 from .pools import CodePool
 from .program.index import order_keys
 from .program.program import Program
@@ -89,6 +90,7 @@ def calculate(
     candidates = [program.promotions[i] for i in positions]
     explain = partial(_explain, program, usable, member, now, chosen, categories)
     outcome = _run(program, usable, member, now, chosen, categories, candidates, explain)[1]
+    outcome.judged = positions
     if spent:
         outcome.entered, outcome.spent = order, spent
     return CalculatedOrder(order=order, member=member, now=now, outcome=outcome)
@@ -103,8 +105,9 @@ def _explain(
     categories: tuple[frozenset[str], ...],
 ) -> tuple[TraceEntry, ...]:
     """The trace of every promotion: a run without the index, so each one is judged in full."""
-    cart, _ = _run(program, order, member, now, pickers, categories, program.promotions, tuple)
-    return tuple(cart.trace[p.key] for p in program.promotions)
+    return _run(program, order, member, now, pickers, categories, program.promotions, tuple)[
+        1
+    ].trace
 
 
 def _run(
@@ -150,6 +153,7 @@ def _run(
     kinds = {promotion.type for promotion in promotions}
     tree = Tree.of(program, promotions)
     cart = Cart.start(slots, facts)
+    stoppers = {}
 
     if "discount" in kinds:
         share = settings.max_discount_percent
@@ -157,7 +161,9 @@ def _run(
         if share is not None:
             num, den = share.as_integer_ratio()
             budget = base_total * num // (100 * den)
-        cart = Arbiter(tree, DiscountStage(program, currency, budget), pickers).run(cart)
+        arbiter = Arbiter(tree, DiscountStage(program, currency, budget), pickers)
+        cart = arbiter.run(cart)
+        stoppers["discount"] = arbiter.stoppers
     discounted = list(cart.totals)
     cart.next_stage()
     redemptions = (
@@ -168,12 +174,13 @@ def _run(
     paid = list(cart.totals)
     cart.next_stage()
     if "accrue_points" in kinds:
-        accrue = AccrueStage(program, member, currency, discounted, paid)
-        cart = Arbiter(tree, accrue, pickers).run(cart)
+        arbiter = Arbiter(tree, AccrueStage(program, member, currency, discounted, paid), pickers)
+        cart = arbiter.run(cart)
+        stoppers["accrue_points"] = arbiter.stoppers
     cart.next_stage()
     to_issue = codes.issue(promotions, cart) if "code_issue" in kinds else ()
     outcome = _Outcome(program, order, member, now, cart, redemptions, to_issue, promotions,
-                       explain)  # fmt: skip
+                       pickers, stoppers, explain)  # fmt: skip
     if "message" in kinds:
         outcome.messages = messages.render(program, promotions, cart, outcome.figures())
     return cart, outcome
@@ -191,7 +198,10 @@ class _Outcome:
     redemptions: list[Redemption]
     codes_to_issue: tuple[CodesToIssue, ...]
     promotions: Sequence[Promotion]  # those the calculation judged
-    explain: Callable[[], tuple[TraceEntry, ...]]
+    pickers: Mapping[str, Picker]
+    stoppers: Stoppers
+    explain: Callable[[], tuple[TraceEntry, ...]]  # the trace by judging every promotion
+    judged: Sequence[int] | None = None  # positions of ``promotions`` (None: all of them)
     messages: tuple[MessageOut, ...] = ()
     entered: Order | None = None  # the order as entered, when a pool refused some of its codes
     spent: list[PromoCode] = attrs.Factory(list)  # the codes refused
@@ -244,7 +254,11 @@ class _Outcome:
 
     @functools.cached_property
     def trace(self) -> tuple[TraceEntry, ...]:
-        return self.explain()
+        if self.judged is None:
+            return tuple(self.cart.trace[p.key] for p in self.program.promotions)
+        derived = derive(self.program, self.cart, self.member, self.judged, self.stoppers,
+                         self.pickers)  # fmt: skip
+        return self.explain() if derived is None else derived
 
     def figures(self) -> dict[str, dict[str, str]]:
         """Placeholder values for messages, per currency eid ("" = no currency)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 import attrs
@@ -11,7 +12,7 @@ from ..conditions import Condition, Facts, OrderTotal, first_failure, selects
 from ..money import Money
 from ..program.promotion import Promotion
 from ..result import Reason
-from .cart import Cart
+from .cart import Cart, Slot
 
 
 def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list[int] | None:
@@ -20,33 +21,11 @@ def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list
     ``delivery``: whether this kind of benefit may reach the delivery slot at all.
     """
     facts = cart.facts
-    if not promotion.is_active:
-        cart.note(promotion, Reason.INACTIVE, "switched off (is_active = false)")
-        return None
-    if not promotion.live(facts.at):
-        cart.note(promotion, Reason.OUTSIDE_DATES, f"not running at {facts.at.isoformat()}")
-        return None
     if promotion.conditions:
         facts = attrs.evolve(facts, current_total=cart.current_total)
-        failed = first_failure(promotion.conditions, facts)
-        if failed is not None:
-            cart.note(promotion, Reason.CONDITION_FAILED, _describe(failed, facts))
-            return None
-    chosen = [
-        index
-        for index, slot in enumerate(cart.slots)
-        if (
-            (slot.line is None and delivery and promotion.applies_to is None)
-            or (
-                slot.line is not None
-                and (
-                    promotion.applies_to is None or selects(promotion.applies_to, facts, slot.line)
-                )
-            )
-        )
-    ]
-    if not chosen:
-        cart.note(promotion, Reason.NO_LINES, "its applies_to selects no line of this order")
+    chosen = selected(promotion, facts, cart.slots, delivery=delivery)
+    if isinstance(chosen, tuple):
+        cart.note(promotion, *chosen)
         return None
     free = [
         index
@@ -63,7 +42,41 @@ def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list
     return free
 
 
-def _describe(condition: Condition, facts: Facts) -> str:
+def selected(
+    promotion: Promotion, facts: Facts, slots: Sequence[Slot], *, delivery: bool
+) -> list[int] | tuple[Reason, str]:
+    """The slots ``promotion`` selects, or why it is no candidate here at all.
+
+    Whether the cart's lines are free is not asked: this is what the trace of a promotion the
+    index ruled out derives from (``trace.py``), with the same words as a judged one.
+    """
+    if not promotion.is_active:
+        return Reason.INACTIVE, "switched off (is_active = false)"
+    if not promotion.live(facts.at):
+        return Reason.OUTSIDE_DATES, f"not running at {facts.at.isoformat()}"
+    if promotion.conditions:
+        failed = first_failure(promotion.conditions, facts)
+        if failed is not None:
+            return Reason.CONDITION_FAILED, describe(failed, facts)
+    chosen = [
+        index
+        for index, slot in enumerate(slots)
+        if (
+            (slot.line is None and delivery and promotion.applies_to is None)
+            or (
+                slot.line is not None
+                and (
+                    promotion.applies_to is None or selects(promotion.applies_to, facts, slot.line)
+                )
+            )
+        )
+    ]
+    if not chosen:
+        return Reason.NO_LINES, "its applies_to selects no line of this order"
+    return chosen
+
+
+def describe(condition: Condition, facts: Facts) -> str:
     """A sentence for the trace, with an upsell hint for a near miss on the order total."""
     if isinstance(condition, OrderTotal):
         missing = condition.shortfall(facts)
@@ -75,4 +88,9 @@ def _describe(condition: Condition, facts: Facts) -> str:
             minor = math.ceil(exact)
             amount = Money.of_minor(minor, facts.order.currency)
             return f"order_total: add {amount} {facts.order.currency} more to qualify"
+    return failed(condition)
+
+
+def failed(condition: Condition) -> str:
+    """The sentence for a condition that does not hold, when no hint can be given."""
     return f"condition '{condition.kind}' does not hold"

@@ -52,12 +52,21 @@ def requirement(condition: c.Condition) -> frozenset[Key] | None:
     return None
 
 
-def _promotion_requirement(promotion: Promotion) -> frozenset[Key] | None:
-    for condition in promotion.conditions:
+APPLIES_TO = -1  # a ``source``: the requirement came from ``applies_to``
+
+
+def _promotion_requirement(promotion: Promotion) -> tuple[frozenset[Key], int] | None:
+    """The requirement, and its source: the position of the condition it came from, or
+    ``APPLIES_TO``."""
+    for position, condition in enumerate(promotion.conditions):
         found = requirement(condition)
         if found is not None:
-            return found
-    return requirement(promotion.applies_to) if promotion.applies_to is not None else None
+            return found, position
+    if promotion.applies_to is not None:
+        found = requirement(promotion.applies_to)
+        if found is not None:
+            return found, APPLIES_TO
+    return None
 
 
 def order_keys(
@@ -90,24 +99,32 @@ def order_keys(
 
 @attrs.frozen
 class PromotionIndex:
-    """Promotion positions by requirement key, plus those that must always be judged."""
+    """Promotion positions by requirement key, plus those that must always be judged.
+
+    ``sources``, per promotion, says where its requirement came from (``None``: it has none, or
+    it is switched off): when the index rules it out, that condition (or ``applies_to``) is
+    known to fail.
+    """
 
     always: tuple[int, ...]
     by_key: dict[Key, tuple[int, ...]]
+    sources: tuple[int | None, ...]
 
     @classmethod
     def of(cls, promotions: Iterable[Promotion]) -> PromotionIndex:
         always: list[int] = []
         by_key: dict[Key, list[int]] = {}
+        sources: list[int | None] = []
         for position, promotion in enumerate(promotions):
+            found = _promotion_requirement(promotion) if promotion.is_active else None
+            sources.append(found[1] if found else None)
             if not promotion.is_active:
                 continue
-            keys = _promotion_requirement(promotion)
-            if keys is None:
+            if found is None:
                 always.append(position)
-            for key in keys or ():
+            for key in found[0] if found else ():
                 by_key.setdefault(key, []).append(position)
-        return cls(tuple(always), {k: tuple(v) for k, v in by_key.items()})
+        return cls(tuple(always), {k: tuple(v) for k, v in by_key.items()}, tuple(sources))
 
     def candidates(self, keys: Iterable[Key]) -> list[int]:
         """Positions (in program order) of the promotions these order keys can reach."""

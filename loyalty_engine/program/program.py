@@ -151,6 +151,8 @@ class Program:
     # (redeem_rate / 10^precision): integers, so accruals compare without a Fraction per line
     point_worth: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
     point_scale: int = attrs.field(init=False, eq=False, repr=False)
+    # what the engine derives from the program once and reuses for every order, by plan type
+    plans: dict[type, object] = attrs.field(init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         ValidationErrors.collect(self._problems())
