@@ -292,7 +292,7 @@ class Line:
             price = getattr(self, name)
             if not isinstance(price, Money):
                 raise ValidationError((name,), price, "must be Money")
-            if price.amount < 0:
+            if price.minor < 0:
                 raise ValidationError((name,), str(price), "must not be negative")
         if self.min_price_per_item.currency != self.base_price_per_item.currency:
             raise ValidationError(
@@ -362,7 +362,7 @@ class Order:
         minor = sum(line.base_price_per_item.minor * line.count for line in self.lines)
         if minor >= 10 ** (MAX_MAJOR_DIGITS + exponent(self.currency)):
             raise ValidationError(("lines",), len(self.lines), "order total reaches 10^15")
-        if self.delivery_cost.currency != self.currency or self.delivery_cost.amount < 0:
+        if self.delivery_cost.currency != self.currency or self.delivery_cost.minor < 0:
             raise ValidationError(("delivery_cost",), str(self.delivery_cost), "invalid")
 
     @property

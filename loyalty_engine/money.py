@@ -1,16 +1,18 @@
 """Exact money: ``Decimal`` at the edges, integer minor units inside the engine.
 
-How this works: a ``Money`` always holds a Decimal already quantized to its currency's ISO 4217
-exponent, so ``Money.minor`` is an exact ``int``. The engine does all its arithmetic on those ints
-(``div_round`` names its rounding mode, ``allocate`` and ``place`` split amounts), then converts
-back with ``Money.of_minor``. No float is ever involved, and the caller's ``decimal`` context is
-never read: every Decimal operation here uses the library's own context ``CONTEXT``.
+How this works: a ``Money`` holds integer minor units of its currency (its ISO 4217 exponent says
+how many decimals), so ``Money.minor`` is exact and its Decimal ``amount`` is built only when read.
+The engine does all its arithmetic on those ints (``div_round`` names its rounding mode,
+``allocate`` and ``place`` split amounts), then converts back with ``Money.of_minor``. No float is
+ever involved, and the caller's ``decimal`` context is never read: every Decimal operation here
+uses the library's own context ``CONTEXT``.
 """
 
 from __future__ import annotations
 
 import decimal
 import enum
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -46,7 +48,8 @@ MAX_MAJOR_DIGITS = 15  # 10^15 units of any currency is more money than exists; 
 _LIMIT = {exp: 10 ** (MAX_MAJOR_DIGITS + exp) for exp in range(5)}  # the same bound, in minor units
 MAX_DIGITS = 40  # of any number read: written out, it stays short
 _DIGITS_BOUND: int = 10**MAX_DIGITS
-_NUMBER = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?")  # ASCII only: \d takes any script
+# sign, whole and fraction digits; ASCII only: \d takes any script
+_NUMBER = re.compile(r"(-?)([0-9]{1,40})(?:\.([0-9]{1,40}))?")
 CONTEXT = decimal.Context(
     prec=80,
     rounding=decimal.ROUND_HALF_UP,
@@ -120,6 +123,16 @@ def of_units(units: int, places: int) -> Decimal:
     return Decimal(units).scaleb(-places, context=CONTEXT)
 
 
+def money_text(units: int, currency: str) -> str:
+    """Minor units as the wire writes money (``"139500.00"``, ``"-0.05"``, ``"1500"`` for JPY):
+    ``str(Money.of_minor(units, currency))``, from the integers alone and with no cap."""
+    places = exponent(currency)
+    if not places:
+        return str(units)
+    whole, part = divmod(abs(units), 10**places)
+    return f"{'-' if units < 0 else ''}{whole}.{part:0{places}d}"
+
+
 def parse_decimal(
     value: object, path: Path, *, places: int | None = None, unit: str = "the field"
 ) -> Decimal:
@@ -145,58 +158,68 @@ def parse_decimal(
     return number
 
 
-def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
-    exp = exponent(instance.currency)
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValidationError(("amount",), value, "must be a finite Decimal")
-    if value.adjusted() >= MAX_MAJOR_DIGITS:
-        raise ValidationError(("amount",), value, f"must be below 10^{MAX_MAJOR_DIGITS}")
-    if to_units(value, exp) is None:
-        raise ValidationError(("amount",), value, f"more decimals than {instance.currency} allows")
+def _amount_units(amount: object, currency: str) -> int:
+    """``Money(amount, currency)``'s minor units; every problem is a ``ValidationError``."""
+    exp = exponent(currency)
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError(("amount",), amount, "must be a finite Decimal")
+    if amount.adjusted() >= MAX_MAJOR_DIGITS:
+        raise ValidationError(("amount",), amount, f"must be below 10^{MAX_MAJOR_DIGITS}")
+    minor = to_units(amount, exp)
+    if minor is None:
+        raise ValidationError(("amount",), amount, f"more decimals than {currency} allows")
+    return minor
 
 
-@attrs.frozen(order=False)
+@attrs.frozen(init=False, repr=False)
 class Money:
-    """An exact amount in one currency, quantized to the currency's ISO 4217 exponent."""
+    """An exact amount in one currency, quantized to the currency's ISO 4217 exponent.
 
-    amount: Decimal = attrs.field(validator=_check_amount)
-    currency: str = attrs.field()
-    _minor: int = attrs.field(init=False, eq=False, repr=False)  # derived once; hot loops read it
+    It is held as integer minor units (what the engine computes with, compares and writes out);
+    the ``Decimal`` ``amount`` is built on first read.
+    """
 
-    @currency.validator
-    def _known(self, attribute: attrs.Attribute[str], value: str) -> None:
-        exponent(value)
+    _minor: int
+    currency: str
 
-    def __attrs_post_init__(self) -> None:
-        exp = exponent(self.currency)
-        minor = to_units(self.amount, exp)
-        assert minor is not None, "the validator checked the decimals"
-        object.__setattr__(self, "amount", of_units(minor, exp))
-        object.__setattr__(self, "_minor", minor)
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        self.__attrs_init__(_amount_units(amount, currency), currency)
+
+    @functools.cached_property
+    def amount(self) -> Decimal:
+        """The amount as a Decimal with exactly the currency's decimals (never ``-0``)."""
+        return of_units(self._minor, exponent(self.currency))
 
     @classmethod
     @checked
     def parse(cls, value: object, currency: str, path: Path = ()) -> Money:
         """Money from wire text such as ``"139999.00"``; every error names ``path``."""
         places = exponent(currency, (*path[:-1], "currency") if path else ("currency",))
+        plain = _NUMBER.fullmatch(value) if type(value) is str else None
+        if plain is not None:  # the wire's usual form, read straight to minor units
+            sign, whole, fraction = plain.groups(default="")
+            if not fraction[places:].strip("0"):
+                minor = int(whole + fraction[:places].ljust(places, "0"))
+                if minor < _LIMIT[places]:
+                    return cls._of(-minor if sign else minor, currency)
         return cls(parse_decimal(value, path, places=places, unit=currency), currency)
 
     @classmethod
     def of_minor(cls, minor: int, currency: str) -> Money:
-        """Money from integer minor units (kopeks, cents, yen).
-
-        The engine's hot path: an int scaled by the exponent is exact by construction, so only
-        the bounds are checked, not re-derived.
-        """
+        """Money from integer minor units (kopeks, cents, yen)."""
         exp = exponent(currency)
         if type(minor) is not int:
             raise ValidationError(("minor",), minor, "must be an integer")
         if abs(minor) >= _LIMIT[exp]:
             return cls(of_units(minor, exp), currency)  # raises, with path
+        return cls._of(minor, currency)
+
+    @classmethod
+    def _of(cls, minor: int, currency: str) -> Money:
+        """Checked already: the hot path builds it field by field."""
         money = object.__new__(cls)
-        object.__setattr__(money, "amount", of_units(minor, exp))
-        object.__setattr__(money, "currency", currency)
         object.__setattr__(money, "_minor", minor)
+        object.__setattr__(money, "currency", currency)
         return money
 
     @classmethod
@@ -210,7 +233,10 @@ class Money:
 
     def __str__(self) -> str:
         """The wire form: ``'139500.00'`` for RUB, ``'1500'`` for JPY."""
-        return format(self.amount, "f")
+        return money_text(self._minor, self.currency)
+
+    def __repr__(self) -> str:
+        return f"Money(amount={self.amount!r}, currency={self.currency!r})"
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
@@ -218,19 +244,19 @@ class Money:
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
-        return self.amount < other.amount
+        return self._minor < other._minor
 
     def __le__(self, other: Money) -> bool:
         self._same(other)
-        return self.amount <= other.amount
+        return self._minor <= other._minor
 
     def __gt__(self, other: Money) -> bool:
         self._same(other)
-        return self.amount > other.amount
+        return self._minor > other._minor
 
     def __ge__(self, other: Money) -> bool:
         self._same(other)
-        return self.amount >= other.amount
+        return self._minor >= other._minor
 
 
 Remainder = Literal["largest", "first", "last"]  # who gets the units a proportional split leaves

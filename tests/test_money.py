@@ -19,6 +19,9 @@ from loyalty_engine.money import (
     allocate,
     div_round,
     exponent,
+    money_text,
+    of_units,
+    parse_decimal,
     place,
 )
 
@@ -241,6 +244,51 @@ def test_wire_form_round_trips(minor: int, currency: str) -> None:
 
     assert again == money
     assert again.minor == minor
+
+
+@given(
+    minor=st.integers(-(10**40), 10**40),
+    currency=st.sampled_from(["RUB", "JPY", "KWD", "CLF"]),
+)
+def test_money_text_is_the_wire_form_from_integers(minor: int, currency: str) -> None:
+    """``money_text`` writes what ``str(Money)`` writes (and past Money's cap, a sum's form)."""
+    assert money_text(minor, currency) == format(of_units(minor, exponent(currency)), "f")
+    if abs(minor) < 10**15:
+        assert money_text(minor, currency) == str(Money.of_minor(minor, currency))
+
+
+@given(
+    text=st.one_of(
+        st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{0,8})?", fullmatch=True),
+        st.from_regex(r"-?0*[0-9]{14,17}(\.0*)?", fullmatch=True),  # around the 10^15 cap
+        st.text(alphabet="-+.0123456789eE ٣", max_size=12),
+    ),
+    currency=st.sampled_from(["RUB", "JPY", "KWD", "CLF"]),
+)
+def test_parse_reads_plain_text_as_the_decimal_route_does(text: str, currency: str) -> None:
+    """``Money.parse`` reads the wire's plain numbers straight to minor units; it must agree
+    with reading the Decimal first — the same money, or the same error."""
+
+    def slow() -> Money:
+        places = exponent(currency)
+        return Money(parse_decimal(text, ("x",), places=places, unit=currency), currency)
+
+    try:
+        expected: Money | str = slow()
+    except ValidationError as error:
+        expected = str(error)
+    try:
+        got: Money | str = Money.parse(text, currency, ("x",))
+    except ValidationError as error:
+        got = str(error)
+    assert got == expected
+    if isinstance(got, Money):
+        assert isinstance(expected, Money)
+        assert (got.minor, str(got), got.amount.as_tuple()) == (
+            expected.minor,
+            str(expected),
+            expected.amount.as_tuple(),
+        )
 
 
 # --- comparisons ---------------------------------------------------------------------------------

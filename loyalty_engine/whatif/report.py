@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..money import exponent, of_units
+from ..money import money_text
 from .history import BadRecord
 from .tally import BUCKET_NAMES, ComparisonTally, MoneyTally, ProgramTally
 
@@ -63,11 +63,6 @@ class Report:
             },
             "bad_records": [{"line": b.line, "reason": b.reason} for b in self.listed],
         }
-
-
-def money_text(units: int, currency: str) -> str:
-    """Minor units as the wire writes money ("139500.00"); a sum of many orders has no cap."""
-    return format(of_units(units, exponent(currency)), "f")
 
 
 def _points(points: Mapping[str, Decimal]) -> dict[str, str]:

@@ -27,10 +27,11 @@ import attrs
 
 from ..engine import calculate
 from ..errors import LoyaltyError, ValidationError, ValidationErrors, render_path
+from ..money import money_text
 from ..program.program import Program
 from ..validators import instant
 from .history import BadRecord, HistoryRecord, read_record, when
-from .report import Report, money_text
+from .report import Report
 from .tally import ComparisonTally, Outcome, ProgramTally
 
 Item = str | bytes | HistoryRecord
