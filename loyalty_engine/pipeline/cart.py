@@ -15,9 +15,10 @@ from ..program.promotion import Promotion
 from ..result import Reason, TraceEntry
 
 
-@attrs.frozen
+@attrs.define  # not frozen: built per line and per benefit, where frozen's setattr costs double
 class Slot:
-    """A line (``line`` = its index) or the delivery (``line`` is None), in minor units."""
+    """A line (``line`` = its index) or the delivery (``line`` is None), in minor units; never
+    changed once built."""
 
     base: int  # base total: base price × count
     floor: int  # min total: min price × count; no promotion may cross it
@@ -27,9 +28,10 @@ class Slot:
     rank: int  # place by line id (delivery last): who wins a tie, whatever the line order
 
 
-@attrs.frozen
+@attrs.define  # not frozen, as Slot
 class Record:
-    """What one promotion did to one slot: money (minor units) and/or points (point units)."""
+    """What one promotion did to one slot: money (minor units) and/or points (point units);
+    never changed once built."""
 
     promotion: Promotion
     money: int = 0

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ..errors import RuleError
-from ..money import Money, Rounding, div_round, exponent, place, to_units
+from ..money import Rounding, div_round, exponent, money_text, place, to_units
 from ..program.benefits import (
     AmountOffItem,
     AmountOffOrder,
@@ -35,6 +35,7 @@ from .cart import Cart, Record
 from .eligibility import candidate_slots
 
 ORDER_WIDE = (PercentOff, AmountOffOrder, TieredPercent)  # kinds that may reach the delivery slot
+_KINDS = (*ORDER_WIDE, AmountOffItem, FixedPrice, BuyXGetY)
 
 
 def minor_units(amount: Decimal, currency: str, promotion: Promotion) -> int:
@@ -48,7 +49,7 @@ def minor_units(amount: Decimal, currency: str, promotion: Promotion) -> int:
     return minor
 
 
-@attrs.frozen
+@attrs.define  # not frozen: one per (promotion, order), where frozen's setattr costs double
 class _Ask:
     """What a discount kind needs to compute its reductions."""
 
@@ -195,8 +196,7 @@ class DiscountStage:
 
     def apply(self, promotion: Promotion, cart: Cart, basis: Sequence[int]) -> None:
         benefit = promotion.benefit
-        assert isinstance(benefit, PercentOff | AmountOffItem | AmountOffOrder | FixedPrice |
-                          BuyXGetY | TieredPercent)  # fmt: skip
+        assert isinstance(benefit, _KINDS)
         chosen = candidate_slots(promotion, cart, delivery=isinstance(benefit, ORDER_WIDE))
         if chosen is None:
             return
@@ -230,7 +230,7 @@ class DiscountStage:
                 limited = short if whole is not None else capped or take < want
                 cart.record(index, Record(promotion, money=take, limited=limited))
         cart.spent += total
-        money = Money.of_minor(total, self.currency)
+        money = money_text(total, self.currency)
         if capped:
             cart.note(promotion, Reason.CAPPED, f"took {money} off, cut by a cap")
         elif cut is not None:
@@ -253,4 +253,4 @@ class DiscountStage:
         taken = sum(
             r.money for records in cart.records for r in records if r.promotion is promotion
         )
-        return f"took {Money.of_minor(taken, self.currency)} off"
+        return f"took {money_text(taken, self.currency)} off"
