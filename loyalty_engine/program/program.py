@@ -151,6 +151,9 @@ class Program:
     # (redeem_rate / 10^precision): integers, so accruals compare without a Fraction per line
     point_worth: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
     point_scale: int = attrs.field(init=False, eq=False, repr=False)
+    # every arbitration choice the program names; the custom ones need a plugged-in picker
+    choices: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    custom_choices: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     # what the engine derives from the program once and reuses for every order, by plan type
     plans: dict[type, object] = attrs.field(init=False, eq=False, repr=False, factory=dict)
 
@@ -163,6 +166,9 @@ class Program:
         scale = math.lcm(1, *(w.denominator for w in worth.values()))
         object.__setattr__(self, "point_worth", {e: int(w * scale) for e, w in worth.items()})
         object.__setattr__(self, "point_scale", scale)
+        choices = frozenset(g.choice for g in (self.settings.root, *self.groups))
+        object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "custom_choices", choices - frozenset(BUILTIN_CHOICES))
 
     def _problems(self) -> Iterable[ValidationError]:
         eids: set[str] = set()
@@ -253,15 +259,6 @@ class Program:
         from .loader import program_to_dict  # the loader builds on this module
 
         return program_to_dict(self)
-
-    @property
-    def choices(self) -> frozenset[str]:
-        """Every arbitration choice the program names (custom ones need a plugged-in picker)."""
-        return frozenset(g.choice for g in (self.settings.root, *self.groups))
-
-    @property
-    def custom_choices(self) -> frozenset[str]:
-        return self.choices - frozenset(BUILTIN_CHOICES)
 
 
 def _currency_of(promotion: Promotion) -> str | None:
