@@ -280,6 +280,16 @@ def allocate(
         raise ValidationError(("total",), total, "must be an integer")
     if not isinstance(weights, list | tuple) or any(type(w) is not int or w < 0 for w in weights):
         raise ValidationError(("weights",), weights, "must be a list of non-negative integers")
+    return split(total, weights, remainder, ties)
+
+
+def split(
+    total: int,
+    weights: Sequence[int],
+    remainder: Remainder = "largest",
+    ties: Sequence[int] | None = None,
+) -> tuple[int, ...]:
+    """``allocate`` for the engine's own integers: the same split, the arguments unchecked."""
     if not weights:
         return ()
     if not any(weights):
@@ -287,12 +297,14 @@ def allocate(
     whole = sum(weights)
     shares = [total * w // whole for w in weights]
     short = total - sum(shares)
+    if not short:
+        return tuple(shares)
     if remainder == "largest":
         remainders = [total * w % whole for w in weights]
         rank = ties if ties is not None else range(len(weights))
         for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], rank[i]))[:short]:
             shares[index] += 1
-    elif short:
+    else:
         positive = [i for i, w in enumerate(weights) if w]
         shares[positive[0] if remainder == "first" else positive[-1]] += short
     return tuple(shares)
@@ -319,7 +331,7 @@ def place(
     depends on the line order. ``remainder`` and ``ties`` are ``allocate``'s.
     """
     rank = list(ties) if ties is not None else list(range(len(weights)))
-    ideal = allocate(total, weights, remainder, rank)
+    ideal = split(total, weights, remainder, rank)
     usable = [cap - cap % step if cap > 0 else 0 for cap, step in zip(caps, steps, strict=True)]
     if all(
         share <= cap and share % step == 0
@@ -405,9 +417,9 @@ def _fill(
     taken = [min(ideal[i] // steps[i], r) for i, r in zip(members, room, strict=True)]
     left = count - sum(taken)
     if left < 0:
-        return [t - cut for t, cut in zip(taken, allocate(-left, taken, ties=ties), strict=True)]
+        return [t - cut for t, cut in zip(taken, split(-left, taken, ties=ties), strict=True)]
     spare = [r - t for r, t in zip(room, taken, strict=True)]
-    return [t + extra for t, extra in zip(taken, allocate(left, spare, ties=ties), strict=True)]
+    return [t + extra for t, extra in zip(taken, split(left, spare, ties=ties), strict=True)]
 
 
 def _greedy(

@@ -15,7 +15,7 @@ from decimal import Decimal
 import attrs
 
 from ..model import Member
-from ..money import allocate, exponent
+from ..money import exponent, split
 from ..program.benefits import AccrueFixed, AccruePercent, AccruePerSpend
 from ..program.program import Program
 from ..program.promotion import Promotion
@@ -66,7 +66,7 @@ class AccrueStage:
             return
         worth = self.program.point_worth[points.eid] * 10 ** exponent(self.currency)
         ties = [cart.slots[i].rank for i in chosen]
-        shares = allocate(earned, weights, self.program.settings.remainder, ties)
+        shares = split(earned, weights, self.program.settings.remainder, ties)
         for index, share in zip(chosen, shares, strict=True):
             if share:
                 record = Record(promotion, points=share, currency=points.eid)
