@@ -65,6 +65,13 @@ class Facts:
     def codes(self) -> frozenset[str]:
         return frozenset(code.code for code in self.order.promo_codes)
 
+    def running(self, current_total: int) -> Facts:
+        """These facts with the running total at ``current_total`` (built only if it moved)."""
+        if current_total == self.current_total:
+            return self
+        return Facts(self.order, self.member, self.at, self.line_categories, self.base_total,
+                     current_total)  # fmt: skip
+
 
 def _money_minor(amount: Decimal, facts: Facts) -> Decimal:
     return amount.scaleb(exponent(facts.order.currency), context=CONTEXT)

@@ -6,8 +6,6 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 
-import attrs
-
 from ..conditions import Condition, Facts, OrderTotal, first_failure, selects
 from ..money import Money
 from ..program.promotion import Promotion
@@ -22,7 +20,7 @@ def candidate_slots(promotion: Promotion, cart: Cart, *, delivery: bool) -> list
     """
     facts = cart.facts
     if promotion.conditions:
-        facts = attrs.evolve(facts, current_total=cart.current_total)
+        facts = facts.running(cart.current_total)
     chosen = selected(promotion, facts, cart.slots, delivery=delivery)
     if isinstance(chosen, tuple):
         cart.note(promotion, *chosen)
