@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from fractions import Fraction
 
 from ..conditions import Condition, Facts, OrderTotal, first_failure, selects
-from ..money import Money
+from ..money import money_text
 from ..program.promotion import Promotion
 from ..result import Reason
 from .cart import Cart, Slot
@@ -79,12 +77,11 @@ def describe(condition: Condition, facts: Facts) -> str:
     if isinstance(condition, OrderTotal):
         missing = condition.shortfall(facts)
         if missing is not None:
-            exact = Fraction(missing)
+            num, den = missing.as_integer_ratio()
             if condition.basis == "current" and 0 < facts.current_total < facts.base_total:
                 # what the customer adds is discounted too, by the order's rate so far
-                exact = exact * facts.base_total / facts.current_total
-            minor = math.ceil(exact)
-            amount = Money.of_minor(minor, facts.order.currency)
+                num, den = num * facts.base_total, den * facts.current_total
+            amount = money_text(-(-num // den), facts.order.currency)  # rounded up
             return f"order_total: add {amount} {facts.order.currency} more to qualify"
     return failed(condition)
 
