@@ -11,7 +11,7 @@ are a protocol: ``priority`` (the first that gives anything), ``best_for_custome
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Protocol
 
@@ -114,6 +114,9 @@ class _Checked:
         return winner
 
 
+TREES = 1024  # candidate sets whose tree a program keeps: a cache, bounded, never evicted
+
+
 @attrs.frozen
 class Tree:
     """The program's groups and promotions as an evaluation tree, members in priority order."""
@@ -122,8 +125,22 @@ class Tree:
     children: Mapping[str, tuple[Member, ...]]
 
     @classmethod
-    def of(cls, program: Program, promotions: Iterable[Promotion]) -> Tree:
-        """The tree of ``promotions`` (an order's candidates) and of the groups holding them."""
+    def of(cls, program: Program, promotions: Sequence[Promotion]) -> Tree:
+        """The tree of ``promotions`` (an order's candidates) and of the groups holding them;
+        kept on the program for the next order with the same candidates (``TREES`` of them)."""
+        trees = program.plans.setdefault(cls, {})
+        assert isinstance(trees, dict)
+        key = tuple(promotion.key for promotion in promotions)
+        tree = trees.get(key)
+        if tree is None:
+            tree = cls._build(program, promotions)
+            if len(trees) < TREES:
+                trees[key] = tree
+        assert isinstance(tree, Tree)
+        return tree
+
+    @classmethod
+    def _build(cls, program: Program, promotions: Sequence[Promotion]) -> Tree:
         children: dict[str, list[Member]] = {ROOT: []}
         placed: set[str] = set()
         for promotion in promotions:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import event, given
 
 import loyalty_engine as le
+from loyalty_engine import arbitration
 from loyalty_engine import conditions as c
 from loyalty_engine.arbitration import PICKERS
 from loyalty_engine.engine import _Outcome, _run
@@ -196,3 +198,26 @@ def test_the_trace_is_judged_in_full_where_it_cannot_be_derived() -> None:
         settings=le.Settings(choice="first"), promotions=[promo("toys", applies_to=TOYS)]
     )
     assert traces(program, first=First()) == ({"toys": le.Reason.NO_LINES}, False)
+
+
+def test_a_program_keeps_a_bounded_number_of_candidate_trees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Orders with the same candidates share one tree; past ``TREES`` sets nothing more is kept,
+    and the answers do not change."""
+    monkeypatch.setattr(arbitration, "TREES", 2)
+    program = le.Program(promotions=[promo(f"p{i}", applies_to=c.Sku([f"s{i}"])) for i in range(4)])
+
+    def order(*skus: str) -> le.Order:
+        lines = [
+            le.Line(external_id=s, sku=s, count=1, base_price_per_item=le.Money.parse("100", "RUB"))
+            for s in skus
+        ]
+        return le.Order(external_id="o", currency="RUB", lines=lines)
+
+    finals = [
+        str(le.calculate(program, order(*skus), now=NOW).final_total_price)
+        for skus in [("s0",), ("s0",), ("s1", "s2"), ("s3",), ("s3", "s0")]
+    ]
+    assert finals == ["99.00", "99.00", "198.00", "99.00", "198.00"]
+    assert len(program.plans[arbitration.Tree]) == 2  # type: ignore[arg-type]

@@ -154,7 +154,8 @@ class Program:
     # every arbitration choice the program names; the custom ones need a plugged-in picker
     choices: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     custom_choices: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
-    # what the engine derives from the program once and reuses for every order, by plan type
+    # what the engine derives from the program once and reuses for every order, by plan type:
+    # caches of pure values (two threads at worst build the same one twice)
     plans: dict[type, object] = attrs.field(init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
