@@ -119,6 +119,7 @@ class _Plan:
 
     fields: tuple[_Field, ...]
     known: frozenset[str]
+    build: Callable[..., object]
 
 
 @functools.cache
@@ -135,7 +136,24 @@ def _plan(cls: type) -> _Plan:
             if field.alias not in first
         ),
         known=frozenset([*(field.alias for field in init), *first, "kind"]),
+        build=_builder(cls),
     )
+
+
+def _builder(cls: type) -> Callable[..., object]:
+    """``cls`` itself, or for a ``typed`` class its attrs ``__init__`` without ``typed``'s check
+    of the argument types: the plan's readers produced exactly the annotated types already, and
+    re-checking them was a tenth of a load. The class's own validators still run."""
+    init = getattr(vars(cls).get("__init__"), "__wrapped__", None)
+    if init is None:
+        return cls
+
+    def build(**kwargs: object) -> object:
+        value: object = object.__new__(cls)
+        init(value, **kwargs)
+        return value
+
+    return build
 
 
 def _reader(kind: Any) -> Read:
@@ -191,7 +209,7 @@ def _instance(cls: type, errors: Errors, value: object, path: ErrorPath, depth: 
     if any(map(_is_missing, kwargs.values())):  # its error is collected; the whole is unbuilt
         return MISSING
     try:
-        return cls(**kwargs)
+        return plan.build(**kwargs)
     except ValidationErrors as error:
         errors.extend(error.at(*path).errors)
     except ValidationError as error:
