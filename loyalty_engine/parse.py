@@ -80,25 +80,34 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def check(document: object, *, texts: bool = True) -> None:
     """Refuse nesting past ``MAX_NESTING``, overlong numbers and (with ``texts``) text that is
-    not Unicode. The walk keeps only depths; the path is found again for the error."""
-    stack: list[tuple[object, int]] = [(document, 0)]
+    not Unicode. A quick walk says whether anything offends; the path is found again for the
+    error."""
+    if not _clean(document, texts):
+        _refuse(document, texts)
+        raise AssertionError("the walk and _refuse disagree")  # pragma: no cover
+
+
+def _clean(document: object, texts: bool) -> bool:
+    """The walk: only containers and their depths are kept; scalars are judged as they are met,
+    text first (most of a document)."""
+    stack: list[tuple[dict[object, object] | list[object], int]] = [([document], -1)]
     while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth >= MAX_NESTING or (
-                texts and isinstance(value, dict) and not all(map(_unicode, value))
-            ):
-                _refuse(document, texts)
-                raise AssertionError("the walk and _refuse disagree")  # pragma: no cover
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in children)
-        elif (
-            isinstance(value, _TooLong)
-            or (texts and isinstance(value, str) and not _unicode(value))
-            or (isinstance(value, int | Decimal) and not plain_number(value))
+        container, depth = stack.pop()
+        if depth >= MAX_NESTING or (
+            texts and isinstance(container, dict) and not all(map(_unicode, container))
         ):
-            _refuse(document, texts)
-            raise AssertionError("the walk and _refuse disagree")  # pragma: no cover
+            return False
+        for value in container.values() if isinstance(container, dict) else container:
+            if isinstance(value, str):
+                if texts and not _unicode(value):
+                    return False
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+            elif isinstance(value, _TooLong) or (
+                isinstance(value, int | Decimal) and not plain_number(value)
+            ):
+                return False
+    return True
 
 
 def _refuse(document: object, texts: bool, path: Path = ()) -> None:

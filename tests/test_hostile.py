@@ -20,6 +20,7 @@ from loyalty_engine.altcraft.commit import parse_commit_request
 from loyalty_engine.altcraft.preorder import parse_preorder_request, render_preorder_response
 from loyalty_engine.cli import main
 from loyalty_engine.documents import member_from_dict
+from loyalty_engine.parse import MAX_NESTING, check
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SEED3, SEED4 = EXAMPLES / "seed_003", EXAMPLES / "seed_004"
@@ -475,3 +476,40 @@ def test_a_blank_redeem_currency_is_named_by_its_wire_path(eid: str) -> None:
     with pytest.raises(le.ValidationError) as raised:
         parse_preorder_request(request)
     assert str(raised.value).startswith("data.redeem_points[0].points_currency_eid: ")
+
+
+def nested(levels: int, inner: object = None) -> object:
+    """``levels`` lists inside each other, ``inner`` in the innermost; a table at every other."""
+    document = inner
+    for level in range(levels):
+        document = {"k": document} if level % 2 else [document]
+    return document
+
+
+def test_the_document_check_stops_at_max_nesting_exactly() -> None:
+    """``MAX_NESTING`` containers inside each other pass; one more is refused, with its path."""
+    check(nested(MAX_NESTING, "x"))
+    with pytest.raises(le.ValidationError, match=f"nested deeper than {MAX_NESTING}"):
+        check(nested(MAX_NESTING + 1))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [["ok", "\ud800"], {"\udfff": 1}, {"a": [{"b": "x\udc00"}]}],
+    ids=["in a list", "a key", "deep"],
+)
+def test_the_document_check_refuses_lone_surrogates_in_text_only_when_asked(
+    document: object,
+) -> None:
+    """Text that is not Unicode is refused wherever it is; without ``texts`` (a pure-ASCII
+    source cannot hold one) it is not looked for."""
+    with pytest.raises(le.ValidationError, match="not valid Unicode"):
+        check(document)
+    check(document, texts=False)
+
+
+@pytest.mark.parametrize("number", [10**40, -(10**40), Decimal("1e40"), Decimal("NaN")])
+def test_the_document_check_refuses_numbers_past_the_digit_limit(number: object) -> None:
+    with pytest.raises(le.ValidationError, match="at most 40 digits"):
+        check({"a": [1, "x", {"b": number}]}, texts=False)
+    check({"a": [1, "x", {"b": 10**39}]}, texts=False)
