@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from loyalty_engine import validators
 from loyalty_engine.errors import ValidationError
 from loyalty_engine.model import (
     MAX_COUNT,
@@ -25,6 +26,7 @@ from loyalty_engine.model import (
     Scalar,
 )
 from loyalty_engine.money import Money
+from loyalty_engine.validators import trusted
 
 
 def rub(text: str) -> Money:
@@ -502,3 +504,20 @@ def test_an_order_total_beyond_the_money_bound_is_refused() -> None:
     big = Line(external_id="a", product="p", count=1_000_000, base_price_per_item=price)
     with pytest.raises(ValidationError, match=r"^lines: order total reaches 10\^15"):
         Order(external_id="o", currency="RUB", lines=[big])
+
+
+def test_trusted_skips_only_the_type_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``trusted(cls)`` builds what ``cls`` builds and runs the class's own validators, without
+    ``typed``'s check of the argument types (its readers give the annotated types)."""
+
+    def check(*args: object) -> None:
+        raise AssertionError("typed's check ran")
+
+    monkeypatch.setattr(validators, "_check", check)
+    make = trusted(PromoCode)
+    assert (make("A", 1).code, make("A", 1).pool_id) == ("A", 1)
+    with pytest.raises(AssertionError, match="typed's check ran"):
+        PromoCode("A", 1)
+    with pytest.raises(ValidationError, match="pool_id"):
+        make("A", "1")  # type: ignore[arg-type]  # the class's own validator
+    assert trusted(Money) is Money  # not typed: the class itself

@@ -25,7 +25,7 @@ from ..model import MAX_LINES, Line, Order, PointsCurrency, PromoCode, RedeemReq
 from ..money import Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
 from ..store.records import Match
-from ..validators import checked
+from ..validators import checked, trusted
 from .wire import Reader
 
 MATCHING = ("email", "phone", "profile_id", "custom")
@@ -105,7 +105,7 @@ def _order(body: Reader, external_id: str) -> Order | None:
     if body.errors:
         return None
     order = body.build(
-        Order,
+        trusted(Order),
         external_id=external_id,
         currency=currency,
         lines=lines,
@@ -151,7 +151,7 @@ def _line(item: Reader, currency: str) -> Line | None:
     if base is None or count is None:
         return None
     line = item.build(
-        Line,
+        trusted(Line),  # the reader's values have the annotated types
         external_id=item.text("external_id", required=True),
         product=item.text("product"),
         sku=item.text("sku"),
