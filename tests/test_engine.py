@@ -1029,3 +1029,17 @@ def test_no_redeem_promotion_for_the_order_says_so() -> None:
         "no redeem promotion applies to this order",
     )
     assert reasons(result) == {"r": le.Reason.CONDITION_FAILED}
+
+
+def test_a_near_miss_hint_beyond_any_money_is_still_a_sentence() -> None:
+    """Almost everything discounted away, the hint on the ``current`` basis scales past Money's
+    cap; it was a ValidationError from writing the sentence, it is a sentence."""
+    prog = program(
+        promo("all", le.PercentOff(D(100)), priority=5),
+        promo("far", le.PercentOff(D(1)), conditions=[OrderTotal(min=D(10**14), basis="current")]),
+    )
+    result = le.calculate(prog, order(line("a", "90000000000000", minimum="0.01")), now=NOON)
+    assert finals(result) == ["0.01"]
+    assert reasons(result)["far"] is le.Reason.CONDITION_FAILED
+    hint = "order_total: add 899999999999999910000000000000.00 RUB more to qualify"
+    assert result.trace[1].detail == hint
