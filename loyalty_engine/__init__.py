@@ -3,6 +3,8 @@
 ``import loyalty_engine as le``; values in, values out, no I/O in the core.
 """
 
+from importlib import metadata as _metadata
+
 from . import conditions
 from .arbitration import BestForCustomer, BestForMerchant, FirstByPriority, Option, Picker
 from .commit import (
@@ -84,6 +86,11 @@ from .result import (
     TraceEntry,
 )
 from .reversal import reverse
+
+try:
+    __version__ = _metadata.version("loyalty_engine")
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a bare checkout
+    __version__ = "unknown"
 
 __all__ = [
     "CURRENCY_EXPONENTS",

@@ -19,10 +19,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
+from . import __version__
 from .altcraft.api import Reply, commit_response, respond
 from .altcraft.codes import Code
 from .altcraft.preorder import PreorderRequest, parse_preorder_request, render_preorder_response
@@ -52,16 +52,9 @@ PROG = "loyalty-engine"
 BROKEN_PIPE = 141  # as a shell reports a process killed by SIGPIPE
 
 
-def _version() -> str:
-    try:
-        return metadata.version("loyalty_engine")
-    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
-        return "unknown"
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("preorder", "print the Altcraft preorder response JSON"),

@@ -7,10 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+import loyalty_engine as le
 from loyalty_engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,3 +141,11 @@ def test_version() -> None:
     done = subprocess.run([sys.executable, "-m", "loyalty_engine", "--version"],
                           capture_output=True, text=True)  # fmt: skip
     assert re.fullmatch(r"loyalty-engine \d+\.\d+\.\d+\n", done.stdout)
+
+
+def test_the_version_is_the_packages() -> None:
+    """``le.__version__`` and ``--version`` come from the installed metadata, which comes from
+    ``pyproject.toml``: one place to change it."""
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert le.__version__ == metadata.version("loyalty_engine") == project["project"]["version"]
+    assert metadata.metadata("loyalty_engine")["License-Expression"] == "MIT"
