@@ -1,30 +1,15 @@
-"""Hypothesis profiles, and the hostile decimal context every test runs under.
+"""The hostile decimal context every test runs under.
 
-Profiles: ``ci`` (default; fast, derandomized) and ``deep`` (100,000 examples).
-
-Select with ``LOYALTY_HYPOTHESIS_PROFILE=deep``; ``LOYALTY_HYPOTHESIS_EXAMPLES=N`` overrides the
-number of examples (to split a deep run over several processes, each with its own seed).
+Hypothesis profiles come from the package's pytest plugin (``loyalty_engine.pytest_plugin``):
+``ci`` is this suite's default (``loyalty_profile`` in pyproject.toml), ``deep`` runs 100,000
+examples; select with ``LOYALTY_HYPOTHESIS_PROFILE=deep`` or ``--loyalty-profile deep``, and
+``LOYALTY_HYPOTHESIS_EXAMPLES=N`` overrides the count.
 """
 
 import decimal
-import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
-
-_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
-settings.register_profile(
-    "ci", max_examples=150, derandomize=True, deadline=None, suppress_health_check=_QUIET
-)
-settings.register_profile("deep", max_examples=100_000, deadline=None, suppress_health_check=_QUIET)
-settings.load_profile(os.environ.get("LOYALTY_HYPOTHESIS_PROFILE", "ci"))
-if "LOYALTY_HYPOTHESIS_EXAMPLES" in os.environ:
-    settings.register_profile(
-        "override", settings(), max_examples=int(os.environ["LOYALTY_HYPOTHESIS_EXAMPLES"])
-    )
-    settings.load_profile("override")
-
 
 # Every test runs under a caller's decimal context as hostile as it gets: 3 digits, rounding
 # toward -inf, and a trap on any rounding. The library must not notice (it uses its own context);

@@ -39,7 +39,7 @@ def read_xml(data: bytes | str, shape: Mapping[str, Shape], *, source: str) -> d
     try:
         import defusedxml.ElementTree as safe
         from defusedxml import DefusedXmlException
-    except ImportError:  # pragma: no cover - the [xml] extra is installed with [http] and [test]
+    except ImportError:  # pragma: no cover - the [xml] extra is installed with [http] and [dev]
         raise ValidationError((source,), "xml", "XML needs the 'defusedxml' package") from None
     if isinstance(data, str) and _SURROGATE.search(data):
         raise ValidationError((source,), "…", "text that is not Unicode (a lone surrogate)")

@@ -1,10 +1,16 @@
 """Test your own promotion rules: hypothesis strategies for our types, and our invariants.
 
-Installed with the ``test`` extra (``pip install 'loyalty_engine[test]'``). Importing this module
-registers strategies, so ``st.from_type(Order)`` and friends work.
+Installed with the ``testing`` extra (``pip install 'loyalty_engine[testing]'``). Importing this
+module registers strategies, so ``st.from_type(Order)`` and friends work.
 """
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as error:  # say what to install, not only what is missing
+    raise ModuleNotFoundError(
+        "loyalty_engine.testing needs hypothesis: pip install 'loyalty_engine[testing]'",
+        name=error.name,
+    ) from error
 
 from ..model import Line, Member, Order, PointsCurrency
 from ..money import Money
