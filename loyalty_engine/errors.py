@@ -6,13 +6,17 @@ who do not know our names.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
 import reprlib
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 Path = tuple[str | int, ...]
 
 _MAX_SHOWN = 80  # a 10 MB string must not become a 10 MB error message
+_TEXT = decimal.Context(capitals=1)  # how a Decimal is written in a message: 1E+2
 
 
 class _Shown(reprlib.Repr):
@@ -27,6 +31,20 @@ class _Shown(reprlib.Repr):
         if x.bit_length() > 128:  # str() of a 5,000-digit int raises; nobody reads it anyway
             return f"<an integer of about {x.bit_length() * 30103 // 100_000} digits>"
         return repr(x)
+
+    # values as the user wrote them, not as Python spells them: 1.5, not Decimal('1.5')
+    def repr_Decimal(self, x: Decimal, level: int) -> str:
+        with decimal.localcontext(_TEXT):  # str() reads the context's capitals: not the caller's
+            return str(x)
+
+    def repr_datetime(self, x: dt.datetime, level: int) -> str:
+        return x.isoformat()
+
+    def repr_date(self, x: dt.date, level: int) -> str:
+        return x.isoformat()
+
+    def repr_Money(self, x: object, level: int) -> str:
+        return f"{x} {getattr(x, 'currency', '')}"
 
     def repr_instance(self, x: object, level: int) -> str:
         try:
@@ -72,7 +90,8 @@ class ValidationError(LoyaltyError, ValueError):
 
     def __init__(self, path: Path, value: object, reason: str) -> None:
         self.path, self.value, self.reason = tuple(path), value, reason
-        super().__init__(f"{render_path(self.path)}: {reason} (got {show(value)})")
+        got = "missing" if value is None else f"got {show(value)}"
+        super().__init__(f"{render_path(self.path)}: {reason} ({got})")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (ValidationError, (self.path, self.value, self.reason))
@@ -103,13 +122,14 @@ class ValidationErrors(ValidationError):
     @classmethod
     def collect(cls, errors: Iterable[ValidationError]) -> None:
         """Raise every collected error (flattened), or nothing when there are none."""
-        flat: list[ValidationError] = []
+        flat: dict[str, ValidationError] = {}  # each distinct problem once, in order found
         for error in errors:
-            flat.extend(error.errors if isinstance(error, ValidationErrors) else (error,))
+            for one in error.errors if isinstance(error, ValidationErrors) else (error,):
+                flat.setdefault(str(one), one)
         if len(flat) == 1:
-            raise flat[0]
+            raise next(iter(flat.values()))
         if flat:
-            raise cls(flat)
+            raise cls(list(flat.values()))
 
 
 class RuleError(LoyaltyError, ValueError):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import pickle
+from decimal import Decimal
+from pathlib import Path as FilePath
 
 import pytest
 
+import loyalty_engine as le
+from loyalty_engine.altcraft.preorder import parse_preorder_request
 from loyalty_engine.errors import (
     LedgerError,
     LoyaltyError,
@@ -15,6 +21,8 @@ from loyalty_engine.errors import (
     ValidationErrors,
     render_path,
 )
+
+EXAMPLES = FilePath(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.mark.parametrize(
@@ -190,3 +198,41 @@ def test_errors_survive_pickling() -> None:
     assert [str(e) for e in pickle.loads(pickle.dumps(many)).errors] == [
         str(e) for e in many.errors
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("1.5"), "got 1.5"),
+        (Decimal("1E+2"), "got 1E+2"),
+        (Decimal("NaN"), "got NaN"),
+        (dt.datetime(2026, 1, 1, 12, 30), "got 2026-01-01T12:30:00"),
+        (dt.date(2026, 1, 1), "got 2026-01-01"),
+        (le.Money.parse("10.50", "RUB"), "got 10.50 RUB"),
+        ([Decimal("2"), "x"], "got [2, 'x']"),
+        ("1.5", "got '1.5'"),
+        (None, "missing"),
+    ],
+)
+def test_values_are_shown_as_the_user_wrote_them(value: object, shown: str) -> None:
+    """1.5, not Decimal('1.5'); a time in ISO 8601; text quoted; nothing given is "missing"."""
+    assert str(le.ValidationError(("a",), value, "is wrong")) == f"a: is wrong ({shown})"
+
+
+def test_each_distinct_problem_is_reported_once() -> None:
+    same = le.ValidationError(("a",), 1, "is wrong")
+    other = le.ValidationError(("b",), 1, "is wrong")
+    with pytest.raises(le.ValidationErrors) as caught:
+        le.ValidationErrors.collect([same, same, other, le.ValidationErrors([same, other])])
+    assert [str(e) for e in caught.value.errors] == ["a: is wrong (got 1)", "b: is wrong (got 1)"]
+    with pytest.raises(le.ValidationError) as one:
+        le.ValidationErrors.collect([same, same])
+    assert type(one.value) is le.ValidationError
+
+
+def test_an_unknown_currency_is_said_once_where_it_was_written() -> None:
+    request = json.loads((EXAMPLES / "seed_003" / "request.json").read_text())
+    request["data"]["currency"] = "XXX"
+    with pytest.raises(le.ValidationError) as caught:
+        parse_preorder_request(request)
+    assert str(caught.value) == "data.currency: unknown ISO 4217 currency code (got 'XXX')"

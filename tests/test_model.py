@@ -64,7 +64,7 @@ def order(**changes: object) -> Order:
         ({"count": "1"}, "count: must be an integer in 1..1000000 (got '1')"),
         ({"count": 1.0}, "count: must be an integer in 1..1000000 (got 1.0)"),
         ({"count": MAX_COUNT + 1}, "count: must be an integer in 1..1000000 (got 1000001)"),
-        ({"product": None}, "product: product or sku is required (got None)"),
+        ({"product": None}, "product: product or sku is required (missing)"),
         ({"product": ""}, "product: must be a non-empty string (got '')"),
         ({"sku": "  "}, "sku: must be a non-empty string (got '  ')"),
         (
@@ -172,8 +172,7 @@ def test_bare_string_is_not_a_list_of_texts(build: Callable[[], object], message
         ({"lines": [line(), "b"]}, "lines[1]: must be a Line (got 'b')"),
         (
             {"create_time": dt.datetime(2026, 1, 1)},
-            "create_time: must be a timezone-aware datetime "
-            "(got datetime.datetime(2026, 1, 1, 0, 0))",
+            "create_time: must be a timezone-aware datetime (got 2026-01-01T00:00:00)",
         ),
         ({"create_time": "2026-01-01T00:00Z"}, "create_time: must be a timezone-aware datetime"),
         ({"external_id": " "}, "external_id: must be a non-empty string (got ' ')"),
@@ -383,8 +382,8 @@ def test_points_precision_bounds_are_accepted(precision: int) -> None:
         ({"precision": -1}, "precision: must be one of 0..6 (got -1)"),
         ({"precision": 7}, "precision: must be one of 0..6 (got 7)"),
         ({"precision": True}, "precision: must be int (got True)"),
-        ({"redeem_rate": Decimal(0)}, "redeem_rate: must be positive (got Decimal('0'))"),
-        ({"redeem_rate": Decimal("-0.5")}, "redeem_rate: must be positive (got Decimal('-0.5'))"),
+        ({"redeem_rate": Decimal(0)}, "redeem_rate: must be positive (got 0)"),
+        ({"redeem_rate": Decimal("-0.5")}, "redeem_rate: must be positive (got -0.5)"),
         ({"redeem_rate": 0.5}, "redeem_rate: must be a Decimal (got 0.5)"),
         ({"redeem_rate": "0.5"}, "redeem_rate: must be a Decimal (got '0.5')"),
         ({"redeem_rate": Decimal("0.0000001")}, "redeem_rate: more decimals than the field allows"),
@@ -469,9 +468,7 @@ def test_redeem_request_amount() -> None:
     ref = PointsRef(eid="x")
 
     assert RedeemRequest(ref, Decimal(0)).amount == 0
-    with pytest.raises(
-        ValidationError, match=r"^amount: must not be negative \(got Decimal\('-1'\)\)"
-    ):
+    with pytest.raises(ValidationError, match=r"^amount: must not be negative \(got -1\)"):
         RedeemRequest(ref, Decimal(-1))
     with pytest.raises(ValidationError, match=r"^amount: more decimals than the field allows"):
         RedeemRequest(ref, Decimal("0.0000001"))

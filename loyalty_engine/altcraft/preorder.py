@@ -22,7 +22,7 @@ import attrs
 
 from ..errors import ValidationError, ValidationErrors
 from ..model import MAX_LINES, Line, Order, PointsCurrency, PromoCode, RedeemRequest
-from ..money import Money, down_units, of_units, parse_decimal
+from ..money import CURRENCY_EXPONENTS, Money, down_units, of_units, parse_decimal
 from ..result import AppliedPromotion, CalculatedOrder
 from ..store.records import Match
 from ..validators import checked, trusted
@@ -87,6 +87,8 @@ def parse_preorder_request(data: object) -> PreorderRequest:
 
 def _order(body: Reader, external_id: str) -> Order | None:
     currency = body.text("currency", required=True) or "RUB"
+    if currency not in CURRENCY_EXPONENTS:  # said once here, not again by every amount
+        body.fail("currency", currency, "unknown ISO 4217 currency code")
     raw = body.data.get("lines")
     if isinstance(raw, list) and len(raw) > MAX_LINES:  # refuse before building 100,000 lines
         body.fail("lines", len(raw), f"more than {MAX_LINES} lines")
@@ -134,7 +136,7 @@ def _order(body: Reader, external_id: str) -> Order | None:
 
 def _money(reader: Reader, key: str, currency: str, *, required: bool = False) -> Money | None:
     text = reader.money_text(key, required=required)
-    if text is None:
+    if text is None or currency not in CURRENCY_EXPONENTS:
         return None
     try:
         return Money.parse(text, currency, (*reader.path, key))
