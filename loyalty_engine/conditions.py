@@ -69,8 +69,9 @@ class Facts:
         """These facts with the running total at ``current_total`` (built only if it moved)."""
         if current_total == self.current_total:
             return self
-        return Facts(self.order, self.member, self.at, self.line_categories, self.base_total,
-                     current_total)  # fmt: skip
+        return Facts(order=self.order, member=self.member, at=self.at,
+                     line_categories=self.line_categories, base_total=self.base_total,
+                     current_total=current_total)  # fmt: skip
 
 
 def _money_minor(amount: Decimal, facts: Facts) -> Decimal:

@@ -171,7 +171,7 @@ def _amount_units(amount: object, currency: str) -> int:
     return minor
 
 
-@attrs.frozen(init=False, repr=False)
+@attrs.frozen(init=False, repr=False, match_args=False)
 class Money:
     """An exact amount in one currency, quantized to the currency's ISO 4217 exponent.
 
@@ -181,6 +181,7 @@ class Money:
 
     _minor: int
     currency: str
+    __match_args__ = ("amount", "currency")  # as it is built: Money(amount, currency)
 
     def __init__(self, amount: Decimal, currency: str) -> None:
         self.__attrs_init__(_amount_units(amount, currency), currency)

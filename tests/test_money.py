@@ -636,3 +636,11 @@ def test_place_past_the_search_budget_fills_greedily_largest_step_first(
 
     total = money.EXACT_PLACE_BITS  # two or more step classes × (total + 1) bits: over budget
     assert place(total, [1] * len(steps), [total] * len(steps), list(steps)) == parts
+
+
+def test_money_matches_as_it_is_built() -> None:
+    """``case Money(amount, currency)`` binds the Decimal amount, as ``Money(amount, currency)``
+    takes it, whatever Money keeps inside."""
+    match Money.parse("1.50", "RUB"):
+        case Money(amount, currency):
+            assert (amount, currency) == (Decimal("1.50"), "RUB")
