@@ -1,24 +1,23 @@
 """Test your own promotion rules: hypothesis strategies for our types, and our invariants.
 
-Installed with the ``testing`` extra (``pip install 'loyalty_engine[testing]'``). Importing this
-module registers strategies, so ``st.from_type(Order)`` and friends work.
+Installed with the ``testing`` extra (``pip install 'loyalty_engine[testing]'``).
+``st.from_type(Order)`` and friends work once hypothesis is imported (our ``hypothesis`` entry
+point registers them); importing this module registers them too, for ``HYPOTHESIS_NO_PLUGINS``.
 """
 
 try:
-    from hypothesis import strategies as st
+    import hypothesis  # noqa: F401 - imported first only to name the extra when it is missing
 except ModuleNotFoundError as error:  # say what to install, not only what is missing
     raise ModuleNotFoundError(
         "loyalty_engine.testing needs hypothesis: pip install 'loyalty_engine[testing]'",
         name=error.name,
     ) from error
 
-from ..model import Line, Member, Order, PointsCurrency
-from ..money import Money
-from ..program import Program
 from .invariants import InvariantViolation, check_invariants
+from .labels import observe
 from .strategies import (
-    CATALOG,
-    NOW,
+    POINTS,
+    Case,
     accruals,
     cases,
     discounts,
@@ -31,19 +30,20 @@ from .strategies import (
     points_currencies,
     programs,
     promotions,
+    vocabulary,
 )
+from .types import register
+from .vocabulary import CATALOG, NOW, Vocabulary
 
-st.register_type_strategy(Money, st.sampled_from(("RUB", "JPY", "KWD")).flatmap(money))
-st.register_type_strategy(Line, lines())
-st.register_type_strategy(Order, orders())
-st.register_type_strategy(PointsCurrency, points_currencies())
-st.register_type_strategy(Member, members([]).filter(lambda m: m is not None))
-st.register_type_strategy(Program, programs())
+register()
 
 __all__ = [
     "CATALOG",
     "NOW",
+    "POINTS",
+    "Case",
     "InvariantViolation",
+    "Vocabulary",
     "accruals",
     "cases",
     "check_invariants",
@@ -52,9 +52,11 @@ __all__ = [
     "lines",
     "members",
     "money",
+    "observe",
     "order_conditions",
     "orders",
     "points_currencies",
     "programs",
     "promotions",
+    "vocabulary",
 ]

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 import attrs
 from hypothesis import strategies as st
@@ -36,7 +37,6 @@ from ..program import (
     AmountOffItem,
     AmountOffOrder,
     BuyXGetY,
-    Catalog,
     FixedPrice,
     Group,
     IssueCodes,
@@ -49,15 +49,29 @@ from ..program import (
     Step,
     TieredPercent,
 )
+from .vocabulary import (
+    CATALOG,
+    CATEGORIES,
+    CODES,
+    DEFAULT,
+    ENDPOINTS,
+    NOW,
+    PRODUCTS,
+    TIERS,
+    Vocabulary,
+)
 
-PRODUCTS = tuple(f"p{i}" for i in range(6))
-CATEGORIES = ("c0", "c1", "c2")
-CATALOG = Catalog(products={p: [CATEGORIES[i % 3]] for i, p in enumerate(PRODUCTS)})
-ENDPOINTS = ("site", "bot", "app")
-TIERS = ("silver", "gold")
-CODES = ("SPRING", "VIP")
 CURRENCIES = ("RUB", "USD", "JPY", "KWD")
-NOW = dt.datetime(2026, 3, 14, 10, 0, tzinfo=dt.UTC)
+# the points currency that independently drawn programs, orders and members share (from_type)
+POINTS = PointsCurrency(eid="bonus1", iid=1, precision=2)
+
+
+class Case(NamedTuple):
+    """A (program, order, member) that fit together; unpacks as the three."""
+
+    program: Program
+    order: Order
+    member: Member | None
 
 
 @functools.cache  # built once per argument: strategies are values, cheap to share
@@ -98,20 +112,48 @@ def lines(
     ident: str = "l0",
     max_count: int = 5,
     max_price: int = 100_000,
+    words: Vocabulary = DEFAULT,
 ) -> Line:
     """A line of a known product; its min price is 0, a share of the base, or the base itself."""
     base = draw(money(currency, max_units=max_price))
     floor_share = draw(st.sampled_from((0, 0, 50, 90, 100)))
     floor = Money.of_minor(base.minor * floor_share // 100, currency)
-    product = draw(st.sampled_from(PRODUCTS))
     return Line(
         external_id=ident,
-        product=product,
-        sku=draw(st.none() | st.just(f"sku-{product}")),
+        product=draw(st.sampled_from(words.products)),
+        sku=draw(_one(words.skus)),
+        categories=draw(_some(words.categories)),
+        custom_fields=draw(_fields(words.line_fields)),
         count=draw(st.integers(1, max_count) | st.just(1)),
         base_price_per_item=base,
         min_price_per_item=floor,
     )
+
+
+@functools.cache
+def _one(words: tuple[str, ...]) -> st.SearchStrategy[str | None]:
+    return st.none() | st.sampled_from(words) if words else st.none()
+
+
+@functools.cache
+def _some(words: tuple[str, ...]) -> st.SearchStrategy[frozenset[str]]:
+    return st.frozensets(st.sampled_from(words), max_size=3) if words else st.just(frozenset())
+
+
+@functools.cache
+def _fields(
+    fields: tuple[tuple[str, tuple[str, ...]], ...],
+) -> st.SearchStrategy[dict[str, str]]:
+    """Each field absent or set to one of the values its conditions test."""
+    return st.fixed_dictionaries(
+        {}, optional={field: st.sampled_from(values) for field, values in fields}
+    )
+
+
+@functools.cache
+def vocabulary(program: Program) -> Vocabulary:
+    """``Vocabulary.of(program)``, gathered once per program."""
+    return Vocabulary.of(program)
 
 
 @st.composite
@@ -121,15 +163,24 @@ def orders(
     *,
     min_lines: int = 1,
     max_lines: int = 6,
-    points: Sequence[PointsCurrency] = (),
+    points: Sequence[PointsCurrency] | None = None,
     max_price: int = 100_000,
+    program: Program | None = None,
 ) -> Order:
-    """An order of distinct lines; it may ask to redeem ``points`` currencies and enter codes."""
+    """An order of distinct lines; it may ask to redeem ``points`` currencies and enter codes.
+
+    With ``program``, the order is made of that program's words (``Vocabulary.of``) and asks for
+    its points currencies unless ``points`` says otherwise.
+    """
+    words = DEFAULT if program is None else vocabulary(program)
+    chosen = points if points is not None else program.currencies if program else ()
     cur = currency or draw(st.sampled_from(CURRENCIES))
     count = draw(st.integers(min_lines, max_lines))
-    items = [draw(lines(cur, ident=f"l{i}", max_price=max_price)) for i in range(count)]
+    items = [
+        draw(lines(cur, ident=f"l{i}", max_price=max_price, words=words)) for i in range(count)
+    ]
     redeem = []
-    for currency_ in points:
+    for currency_ in chosen:
         if draw(chance(70)):  # most orders ask to redeem: the stage must be reached
             whole = draw(st.integers(0, 50) | st.integers(0, 200_000))
             units = whole * 10**currency_.precision + draw(
@@ -138,19 +189,20 @@ def orders(
             amount = currency_.of_units(units)
             redeem.append(RedeemRequest(PointsRef(eid=currency_.eid), amount))
     unknown = draw(chance(5))
-    if points and unknown:  # a currency the program does not have
+    if chosen and unknown:  # a currency the program does not have
         redeem.append(RedeemRequest(PointsRef(eid="unknown"), Decimal(10)))
     return Order(
         external_id="o1",
         currency=cur,
         lines=items,
-        endpoint=draw(st.sampled_from(ENDPOINTS)),
-        region=draw(st.none() | st.just("moscow")),
-        promo_codes=[PromoCode(code, 1) for code in draw(st.sets(st.sampled_from(CODES)))],
+        endpoint=draw(_one(words.endpoints)),
+        region=draw(_one(words.regions)),
+        promo_codes=[PromoCode(code, 1) for code in sorted(draw(_some(words.codes)))],
         redeem=redeem,
-        tags=draw(st.sets(st.sampled_from(("vip", "first_order")))),
+        tags=draw(_some(words.order_tags)),
+        custom_fields=draw(_fields(words.order_fields)),
         delivery_cost=draw(st.just(Money.zero(cur)) | money(cur, max_units=1000)),
-        create_time=draw(st.none() | st.just(NOW)),
+        create_time=draw(st.none() | st.sampled_from(words.moments)),
     )
 
 
@@ -182,22 +234,33 @@ def _balance(currency: PointsCurrency) -> st.SearchStrategy[Balance]:
 
 
 def members(
-    points: Sequence[PointsCurrency] = (), *, guests: int = 20
+    points: Sequence[PointsCurrency] | None = None,
+    *,
+    guests: int = 20,
+    program: Program | None = None,
 ) -> st.SearchStrategy[Member | None]:
-    """A member with balances in ``points``; a guest (``None``) ``guests`` percent of the time."""
-    return _members(tuple(points), guests)
+    """A member with balances in ``points``; a guest (``None``) ``guests`` percent of the time.
+
+    With ``program``: its tiers, segments and tags, and balances in its points currencies unless
+    ``points`` says otherwise.
+    """
+    words = DEFAULT if program is None else vocabulary(program)
+    chosen = points if points is not None else program.currencies if program else ()
+    return _members(tuple(chosen), guests, words)
 
 
 @functools.cache
-def _members(points: tuple[PointsCurrency, ...], guests: int) -> st.SearchStrategy[Member | None]:
+def _members(
+    points: tuple[PointsCurrency, ...], guests: int, words: Vocabulary
+) -> st.SearchStrategy[Member | None]:
     balances = st.fixed_dictionaries({p.eid: _balance(p) for p in points})
     member = st.builds(
         Member,
         profile_id=st.just("m1"),
         balances=balances,
-        tier=st.none() | st.sampled_from(TIERS),
-        segments=st.sets(st.sampled_from(("b2c", "b2b"))),
-        tags=st.sets(st.sampled_from(("vip",))),
+        tier=_one(words.tiers),
+        segments=_some(words.segments),
+        tags=_some(words.member_tags),
     )
     return chance(guests).flatmap(lambda guest: st.none() if guest else member)
 
@@ -374,6 +437,12 @@ def programs(
     """A valid program for orders in ``currency``: every kind, group and setting can appear."""
     chosen = list(points) if points is not None else [draw(points_currencies())]
     count = draw(st.integers(min_promotions, max_promotions))
+    drawn: list[Promotion] = []
+    for i in range(count):
+        promotion = draw(promotions(f"promo{i}", currency, chosen, match=match))
+        if drawn and draw(chance(15)):  # a twin of the one before: arbitration meets a tie
+            promotion = attrs.evolve(drawn[-1], external_id=promotion.external_id)
+        drawn.append(promotion)
     return Program(
         settings=draw(
             st.builds(
@@ -395,9 +464,7 @@ def programs(
         currencies=chosen,
         catalog=CATALOG,
         groups=GROUPS,
-        promotions=[
-            draw(promotions(f"promo{i}", currency, chosen, match=match)) for i in range(count)
-        ],
+        promotions=drawn,
     )
 
 
@@ -405,27 +472,33 @@ def programs(
 def cases(
     draw: st.DrawFn,
     *,
+    program: Program | None = None,
     currency: str | None = None,
     max_lines: int = 6,
     max_promotions: int = 6,
     match: int = 70,
-) -> tuple[Program, Order, Member | None]:
+) -> Case:
     """A (program, order, member) triple that fit together: same currency, same points.
 
-    One or two points currencies (of any precision and rate), a program with at least one
-    promotion, and mostly members: every stage of the pipeline is reached often.
+    Without ``program``: one or two points currencies (of any precision and rate), a program
+    with at least one promotion, and mostly members: every stage of the pipeline is reached
+    often. With ``program``: that program, and orders and members made of its words and points
+    currencies, in ``currency`` (default RUB: pass the one its amounts are written in).
     """
+    if program is not None:
+        cur = currency or "RUB"
+        order = draw(orders(cur, max_lines=max_lines, program=program))
+        return Case(program, order, draw(members(program=program)))
     cur = currency or draw(st.sampled_from(CURRENCIES))
     points = [draw(points_currencies("bonus1", 1))]
     if draw(st.booleans()):
         points.append(draw(points_currencies("bonus2", 2)))
-    program = draw(
+    drawn = draw(
         programs(cur, min_promotions=1, max_promotions=max_promotions, match=match, points=points)
     )
     if draw(chance(60)):  # most programs let the customer pay with points
         pay = Promotion(external_id="pay", benefit=draw(st.sampled_from(
             [Redeem(), Redeem(currency="bonus1"), Redeem(max_percent=Decimal(50))])))  # fmt: skip
-        program = attrs.evolve(program, promotions=(*program.promotions, pay))
+        drawn = attrs.evolve(drawn, promotions=(*drawn.promotions, pay))
     order = draw(orders(cur, max_lines=max_lines, points=points))
-    member = draw(members(points))
-    return program, order, member
+    return Case(drawn, order, draw(members(points)))
