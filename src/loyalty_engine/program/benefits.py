@@ -159,6 +159,9 @@ Discount: TypeAlias = (
 # --- points ------------------------------------------------------------------------------------
 
 
+# ``tier_multipliers`` = {tier: factor}, applied to the points of that tier's members. Each class
+# spells its field out (no field factory) so that mypy's attrs plugin sees this converter and types
+# ``__init__`` by what it accepts: a mapping.
 def _multipliers(
     value: Mapping[str, Decimal] | Iterable[tuple[str, Decimal]],
 ) -> tuple[tuple[str, Decimal], ...]:
@@ -180,11 +183,6 @@ def _check_multipliers(instance: object, attribute: attrs.Attribute[Any], value:
 _ACCRUAL_BASES = one_of(("base", "discounted", "paid", None))
 
 
-def _tier_multipliers() -> Any:
-    """A fresh field each time: ``{tier: factor}``, applied to the points of that tier's members."""
-    return attrs.field(default=(), converter=_multipliers, validator=_check_multipliers)
-
-
 @typed
 @attrs.frozen(kw_only=True)
 class AccruePercent:
@@ -193,7 +191,9 @@ class AccruePercent:
     currency: str = attrs.field(validator=not_blank)
     percent: Decimal = attrs.field(validator=_decimal_in(Decimal(0), Decimal(1000)))
     base: AccrualBase | None = attrs.field(default=None, validator=_ACCRUAL_BASES)
-    tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
+    tier_multipliers: tuple[tuple[str, Decimal], ...] = attrs.field(
+        default=(), converter=_multipliers, validator=_check_multipliers
+    )
     kind = "percent"
 
 
@@ -206,7 +206,9 @@ class AccruePerSpend:
     points: Decimal = attrs.field(validator=_NON_NEGATIVE)
     per: Decimal = attrs.field(validator=_POSITIVE)
     base: AccrualBase | None = attrs.field(default=None, validator=_ACCRUAL_BASES)
-    tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
+    tier_multipliers: tuple[tuple[str, Decimal], ...] = attrs.field(
+        default=(), converter=_multipliers, validator=_check_multipliers
+    )
     kind = "per_spend"
 
 
@@ -217,7 +219,9 @@ class AccrueFixed:
 
     currency: str = attrs.field(validator=not_blank)
     points: Decimal = attrs.field(validator=_NON_NEGATIVE)
-    tier_multipliers: tuple[tuple[str, Decimal], ...] = _tier_multipliers()
+    tier_multipliers: tuple[tuple[str, Decimal], ...] = attrs.field(
+        default=(), converter=_multipliers, validator=_check_multipliers
+    )
     kind = "fixed"
 
 

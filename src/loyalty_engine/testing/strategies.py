@@ -440,7 +440,8 @@ def programs(
     drawn: list[Promotion] = []
     for i in range(count):
         promotion = draw(promotions(f"promo{i}", currency, chosen, match=match))
-        if drawn and draw(chance(15)):  # a twin of the one before: arbitration meets a tie
+        twin = draw(chance(15))
+        if twin and drawn:  # a twin of the one before: arbitration meets a tie
             promotion = attrs.evolve(drawn[-1], external_id=promotion.external_id)
         drawn.append(promotion)
     return Program(
