@@ -160,6 +160,29 @@ def test_all_errors_are_reported_at_once_with_paths() -> None:
     assert "write decimals as strings" in found[2]
 
 
+def test_kind_is_a_key_of_conditions_and_benefits_only() -> None:
+    """``kind`` names a condition's or a benefit's class; anywhere else it is an unknown key,
+    not a key read and dropped."""
+    bad = {
+        "settings": {"kind": "x"},
+        "currencies": [{"eid": "b", "kind": "x"}],
+        "groups": [{"id": "g", "kind": "x"}],
+        "promotions": [
+            {"external_id": "p", "type": "discount", "kind": "x", "benefit": {"percent": "5"}},
+        ],
+    }
+    with pytest.raises(le.ValidationErrors) as caught:
+        le.program_from_dict(bad)
+    assert messages(caught.value) == [
+        "settings.kind: unknown key (got 'x')",
+        "currencies[0].kind: unknown key (got 'x')",
+        "groups[0].kind: unknown key (got 'x')",
+        "promotions[0].benefit.kind: must be one of ['amount_per_item', 'amount_per_order', "
+        "'buy_x_get_y', 'fixed_price', 'percent', 'tiered_percent'] (missing)",
+        "promotions[0].kind: unknown key (got 'x')",
+    ]
+
+
 def test_cross_references_are_checked() -> None:
     """A promotion naming a missing currency or group is reported with its path."""
     doc = {

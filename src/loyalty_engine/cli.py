@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--tokens", required=True, help="file of accepted tokens, one a line")
     command.add_argument("--exports", help="where transactions_export writes")
     command.add_argument("--max-body", type=int, default=MAX_BYTES, help="bytes (default 10 MiB)")
-    text = "replay order history under several programs and compare them (docs/whatif.md)"
+    text = "replay order history under several programs and compare them (docs/recipes/whatif.md)"
     command = commands.add_parser("whatif", help=text, description=text)
     command.add_argument("history", help="JSON Lines of preorder requests (- for stdin)")
     command.add_argument(

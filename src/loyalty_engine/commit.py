@@ -85,6 +85,8 @@ def _promotions(values: Iterable[RequestedPromotion]) -> tuple[RequestedPromotio
 @typed
 @attrs.frozen(kw_only=True)
 class RequestedLine:
+    """A line as the customer confirmed it: its final price and the promotions it showed."""
+
     external_id: str
     final_price_per_item: Money | None = None
     promotions: tuple[RequestedPromotion, ...] = attrs.field(default=(), converter=_promotions)
@@ -130,6 +132,8 @@ class Requested:
 
 
 class CommitStatus(enum.Enum):
+    """``status`` of a commit: the order stands as the customer saw it, or it changed."""
+
     SUCCESS = "success"
     OUTDATED = "outdated"
 
@@ -174,6 +178,9 @@ class IssuedCodes:
 
 @attrs.frozen(kw_only=True)
 class CommitResult:
+    """What ``commit`` decided: the status, the differences when outdated, and the effects
+    (rows, codes, messages) for the caller to store."""
+
     external_id: str
     status: CommitStatus
     processing_target: Target | None  # None when outdated

@@ -19,6 +19,8 @@ from .validators import one_of, tuple_of, typed
 @typed
 @attrs.frozen
 class PoolCode:
+    """One code of a pool, live until ``expires_at`` (never, when absent)."""
+
     code: str = attrs.field(validator=not_blank)
     expires_at: dt.datetime | None = attrs.field(default=None, validator=aware)
 

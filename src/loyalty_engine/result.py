@@ -112,6 +112,8 @@ class CodeState(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class CodeStatus:
+    """A promo code the customer entered: applied, or not, and the promotions it unlocked."""
+
     code: str
     pool_id: int | None
     state: CodeState

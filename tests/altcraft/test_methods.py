@@ -139,7 +139,7 @@ def decoded(reply: api.Reply, method: str, fmt: Format) -> Json:
 
 # --- 1. every method, both formats ----------------------------------------------------------------
 
-# What each answer always holds (docs/api.md's table, reference §2); ``[]``: every item of a list
+# What each answer always holds (docs/wire.md's table, reference §2); ``[]``: every item of a list
 # that is not empty.
 ALWAYS: dict[str, tuple[str, ...]] = {
     "preorder": (
@@ -311,7 +311,7 @@ def test_every_method_answers_its_example_in_json_and_xml(
 
 
 def test_the_examples_give_the_readmes_figures(store: MemoryStore) -> None:
-    """In a working order, the examples move the balance as docs/api.md says: +100, a held 50
+    """In a working order, the examples move the balance as docs/wire.md says: +100, a held 50
     (active first), its commit, a cancelled accrual, and the preorder's 5% and 499."""
     assert balance(store) == ("20999", "20999")
     accrued = ok(store, "accrue_points", example("accrue_points"))["data"]
@@ -590,7 +590,7 @@ def test_a_wrong_value_in_xml_is_listed_alike(store: MemoryStore, case: str) -> 
 
 
 def test_every_problem_is_listed_at_once(store: MemoryStore) -> None:
-    """docs/api.md: an invalid request lists *every* problem in ``errors[]``."""
+    """docs/wire.md: an invalid request lists *every* problem in ``errors[]``."""
     request = {**example("balance"), "loyalty_program_id": "1", "email": 5}
     answer = call(store, "balance", request)
     assert [e["path"] for e in answer["errors"]] == ["loyalty_program_id", "email"]
@@ -822,7 +822,7 @@ def test_tiers_follow_the_qualifying_points(store: MemoryStore) -> None:
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_register_find_delete_register_again(stores: Callable[[str], Store], kind: str) -> None:
     """A newcomer registered by email has an empty balance found by that email; registering
-    again finds the same member; after delete the member is refused (3: removed, docs/api.md)
+    again finds the same member; after delete the member is refused (3: removed, docs/wire.md)
     and may register again; the example member is untouched."""
     store = stores(kind)
     assert call(store, "balance", {**example("balance"), "email": NEWCOMER})["error"] == 5

@@ -2,7 +2,7 @@
 shape, and hostile bodies through ``respond``.
 
 XML cannot say what is a list or a number, so ``read_xml`` leans on ``shapes.py``; the round trip
-is what proves the shapes and the writer agree. The normalisations docs/api.md promises (a null
+is what proves the shapes and the writer agree. The normalisations docs/wire.md promises (a null
 is no element, an empty list item is no item, a character XML 1.0 cannot carry becomes U+FFFD),
 and what XML cannot tell apart (an all-digit NUMBER string reads as the integer), are asserted,
 not avoided.

@@ -538,7 +538,7 @@ def test_every_token_of_the_file_works_in_the_body_and_as_bearer(api: Server, to
 
 
 def test_a_bearer_header_is_the_token_even_when_the_body_has_another(api: Server) -> None:
-    """The header wins (docs/api.md): a wrong Bearer with a right body token is refused, a right
+    """The header wins (docs/wire.md): a wrong Bearer with a right body token is refused, a right
     Bearer with a wrong body token is accepted."""
     body = example("balance")
     with api.client() as client:

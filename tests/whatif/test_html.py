@@ -219,7 +219,8 @@ def test_not_a_report_is_a_validation_error() -> None:
         render_html({"format": "loyalty-engine/state", "version": 1})
     broken = copy.deepcopy(REPORT)
     del broken["programs"]["proposed"]["money"]
-    with pytest.raises(ValidationError, match=re.escape("not the shape docs/whatif.md describes")):
+    shape = "not the shape docs/recipes/whatif.md describes"
+    with pytest.raises(ValidationError, match=re.escape(shape)):
         render_html(broken)
 
 

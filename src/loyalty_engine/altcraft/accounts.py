@@ -2,7 +2,7 @@
 response out. Each method is a function ``(Context, Reader) -> response``; ``api.handle``
 dispatches to them.
 
-Choices where the contract is silent (docs/api.md lists them all):
+Choices where the contract is silent (docs/wire.md lists them all):
 - ``transaction_id`` is ``Transaction.uuid``, a name-based UUID of (profile, currency, row id);
   commit, rollback and cancel find the row by it alone. A ``transaction_eid`` alone must name
   one transaction; when it names several, the matching block and currency narrow it.

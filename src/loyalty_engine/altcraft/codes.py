@@ -29,7 +29,7 @@ from ..errors import (
 
 
 class Code(enum.IntEnum):
-    """``error`` in a response, with its HTTP status: see the table in docs/api.md."""
+    """``error`` in a response, with its HTTP status: see the table in docs/wire.md."""
 
     OK = 0
     INVALID_REQUEST = 1

@@ -5,7 +5,7 @@ shape) or a kind: ``TEXT``, ``INT``, ``BOOL``, ``NUMBER`` (an integer, or a deci
 as "100.50"), ``FREE`` (an object of any keys: ``custom_fields``, ``external_data``). A key
 missing from a shape is read as ``UNKNOWN``: text, or an object when it has elements. The
 tables follow ``reference/altcraft-api.md`` §2 and seeds 003 and 004; the keys marked
-"ours" are this engine's additions, documented in docs/api.md.
+"ours" are this engine's additions, documented in docs/wire.md.
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ class Posting:
 
 @attrs.frozen(kw_only=True)
 class Account:
+    """One member's points in one currency: lots, holds and the journal; every operation
+    returns a new account (a ``Posting``), never changing this one."""
+
     profile_id: str
     currency: PointsCurrency = attrs.field(validator=of_type(PointsCurrency))
     as_of: dt.datetime | None = None

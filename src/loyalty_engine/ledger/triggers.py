@@ -39,6 +39,7 @@ class TriggerPage:
 def list_triggers(
     program: Program, *, from_id: int | None = None, limit: int = 20, is_active: bool | None = None
 ) -> TriggerPage:
+    """The program's trigger promotions by id, a page at a time (``from_id``: after that id)."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_PAGE:
         raise ValidationError(("limit",), limit, f"must be an integer in 1..{MAX_PAGE}")
     chosen = sorted(

@@ -129,13 +129,15 @@ def _plan(cls: type) -> _Plan:
     hints = typing.get_type_hints(cls)
     init = [field for field in attrs.fields(cls) if field.init]
     first = _BENEFIT_KEYS if cls is Promotion else ()  # by ``_benefit``, not by an annotation
+    # ``kind`` names the class of a condition or a benefit; in any other table it is unknown
+    kind = ("kind",) if isinstance(getattr(cls, "kind", None), str) else ()
     return _Plan(
         fields=tuple(
             _Field(field.alias, field.default is attrs.NOTHING, _reader(hints[field.name]))
             for field in init
             if field.alias not in first
         ),
-        known=frozenset([*(field.alias for field in init), *first, "kind"]),
+        known=frozenset([*(field.alias for field in init), *first, *kind]),
         build=trusted(cls),  # the readers produced the annotated types (a tenth of a load)
     )
 

@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 
 class JsonFileStore:
+    """A store in one JSON state file, rewritten whole per write under an exclusive lock."""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not isinstance(path, str | os.PathLike):
             raise ValidationError(("path",), path, "must be a file path")

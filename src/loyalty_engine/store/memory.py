@@ -16,6 +16,8 @@ from .tables import Tables
 
 
 class MemoryStore:
+    """A store in dictionaries behind one lock: tests, what-if, state kept elsewhere."""
+
     def __init__(self) -> None:
         self._tables = Tables()
         self._lock = threading.Lock()

@@ -20,6 +20,9 @@ from .records import Match, Profile, StoredMember, TransactionKey
 
 @runtime_checkable
 class Store(Protocol):
+    """The storage contract: reads of one consistent snapshot, and ``apply``: all of an
+    operation's effects in one transaction, or ``ConflictError`` and nothing."""
+
     def find(self, match: Match) -> str | None:
         """The profile_id of the member ``match`` names, or ``None``."""
 

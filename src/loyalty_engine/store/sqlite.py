@@ -107,6 +107,9 @@ _INSERT_ROW = (
 
 
 class SqliteStore:
+    """The embedded default: one SQLite file (WAL), one ``BEGIN IMMEDIATE`` transaction per
+    write, safe for many processes."""
+
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         """Open (and with ``create``, make or migrate) the database at ``path``."""
         if not isinstance(path, str | os.PathLike):

@@ -40,6 +40,8 @@ _MEMBER_KEYS = {"profile_id", "registered_at", "email", "phone", "fields", "segm
 
 @attrs.frozen(kw_only=True)
 class Imported:
+    """What ``import_document`` loaded: counts, and the members skipped as already there."""
+
     members: int = 0
     skipped: tuple[str, ...] = ()  # already members: left as they are
     pools: int = 0

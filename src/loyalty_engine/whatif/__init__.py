@@ -1,4 +1,4 @@
-"""Offline what-if: replay order history under several programs (docs/whatif.md)."""
+"""Offline what-if: replay order history under several programs (docs/recipes/whatif.md)."""
 
 from .history import BadRecord, HistoryRecord, read_record
 from .report import Report, render_table

@@ -1,4 +1,4 @@
-"""The what-if report (docs/whatif.md) as one HTML page a loyalty manager opens from disk.
+"""The what-if report (docs/recipes/whatif.md) as one HTML page a loyalty manager opens from disk.
 
 How this works: the tables show the report's figures as the exact decimal strings it holds; only
 chart coordinates become ``float``, because plotly draws numbers and a bar needs no kopek. The
@@ -70,7 +70,7 @@ def render_html(report: Mapping[str, object]) -> str:
     try:
         return _page(doc, go)
     except (LookupError, TypeError, ValueError, AttributeError) as error:  # a hand-edited report
-        reason = "not the shape docs/whatif.md describes"
+        reason = "not the shape docs/recipes/whatif.md describes"
         raise ValidationError(("report",), f"{type(error).__name__}: {error}", reason) from None
 
 

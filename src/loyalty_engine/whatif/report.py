@@ -1,4 +1,5 @@
-"""The what-if report: merged tallies, as a JSON document (docs/whatif.md) and a terminal table.
+"""The what-if report: merged tallies, as a JSON document (docs/recipes/whatif.md) and a
+terminal table.
 
 The document is the one artefact: the HTML page and the table are drawn from it, so a saved
 ``report.json`` can be shown again without replaying anything.
@@ -50,7 +51,7 @@ class Report:
         self.listed.extend(result.bad[: LISTED_BAD - len(self.listed)])
 
     def document(self) -> Document:
-        """The report as docs/whatif.md describes it; keys sorted when dumped."""
+        """The report as docs/recipes/whatif.md describes it; keys sorted when dumped."""
         return {
             "format": FORMAT,
             "version": 1,

@@ -163,8 +163,9 @@ _BY_CATEGORY = {
 def sample_history(
     orders: int, *, seed: int, start: dt.datetime = START, days: int = 92
 ) -> Iterator[dict[str, object]]:
-    """``orders`` preorder request bodies with ``member`` and ``charged`` (docs/whatif.md), in
-    time order over ``days`` from ``start``; the same arguments always give the same orders."""
+    """``orders`` preorder request bodies with ``member`` and ``charged``
+    (docs/recipes/whatif.md), in time order over ``days`` from ``start``; the same arguments
+    always give the same orders."""
     if isinstance(orders, bool) or not isinstance(orders, int) or orders < 0:
         raise ValidationError(("orders",), orders, "must be a non-negative integer")
     if isinstance(seed, bool) or not isinstance(seed, int):
