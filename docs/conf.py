@@ -51,8 +51,13 @@ nitpick_ignore_regex = [
 # a trap on any rounding) and the repository root as the working directory (they read examples/).
 # Exceptions are compared whole: an error message is part of what a page promises.
 doctest_default_flags = doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1
+# Hypothesis runs derandomized, as in the suite's ci profile: the build gives the same verdict on
+# every run (hunting for new failures is the suite's deep profile's job), and writes no database.
 doctest_global_setup = f"""
 import decimal as _decimal, os as _os
+import hypothesis as _hypothesis
+_hypothesis.settings.register_profile("docs", derandomize=True, database=None)
+_hypothesis.settings.load_profile("docs")
 _os.chdir({str(ROOT)!r})
 _ambient = _decimal.getcontext()
 _decimal.setcontext(_decimal.Context(
@@ -60,7 +65,10 @@ _decimal.setcontext(_decimal.Context(
     traps=[_decimal.Rounded, _decimal.InvalidOperation, _decimal.Overflow,
            _decimal.DivisionByZero]))
 """
-doctest_global_cleanup = "_decimal.setcontext(_ambient)"
+doctest_global_cleanup = """
+_decimal.setcontext(_ambient)
+_hypothesis.settings.load_profile("default")
+"""
 
 
 def _derived_internals() -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""The bundled examples produce what the README says, through the command line."""
+"""The bundled examples produce what the README and docs/getting-started.md say, through the
+command line."""
 
 from __future__ import annotations
 

@@ -400,7 +400,7 @@ def test_commit_on_a_non_utf8_stdout_prints_and_replays(tmp_path: Path) -> None:
 
 def test_a_closed_pipe_is_not_a_traceback() -> None:
     """``loyalty-engine preorder … | head -0`` printed a BrokenPipeError traceback; now it
-    exits 141, as a shell reports a command killed by SIGPIPE (README, exit codes)."""
+    exits 141, as a shell reports a command killed by SIGPIPE (docs/cli.md, exit status)."""
     seed = [str(SEED3 / "request.json"), "--program", str(SEED3 / "program.toml")]
     command = [
         sys.executable,

@@ -310,7 +310,7 @@ def test_every_method_answers_its_example_in_json_and_xml(
     assert from_json["error_text"] == "Successful operation"
 
 
-def test_the_examples_give_the_readmes_figures(store: MemoryStore) -> None:
+def test_the_examples_give_the_documented_figures(store: MemoryStore) -> None:
     """In a working order, the examples move the balance as docs/wire.md says: +100, a held 50
     (active first), its commit, a cancelled accrual, and the preorder's 5% and 499."""
     assert balance(store) == ("20999", "20999")

@@ -1,6 +1,6 @@
 """Fuzz the Python API: every public constructor and function, one argument at a time.
 
-The promise under test (README, "Strict"): bad input raises one typed error; everything the
+The promise under test (docs/errors.md): bad input raises one typed error; everything the
 library raises on purpose is a ``LoyaltyError``. So each call, starting from a valid one with one
 argument replaced by a hostile value, must either succeed — and then what a caller does next
 with the result (calculate, render, commit, replay) must keep the promise too — or raise a

@@ -1,6 +1,6 @@
 """Fuzz the command line: every path of every example document gets every hostile value.
 
-The promise under test (README, "Command line"): bad input exits with status 2 and one line on
+The promise under test (docs/cli.md, "Exit status"): bad input exits with status 2 and one line on
 stderr naming the field path and the bad value; good input exits 0 with valid output. Every case
 is also bounded in time and in output size, so a hang or an amplification is a failure too.
 ``main`` runs in-process on files in a temporary directory; one test per base document collects

@@ -26,7 +26,8 @@ Case = tuple[le.Program, le.Order, le.Member | None]
 
 
 def label(program: le.Program, member: le.Member | None, result: le.CalculatedOrder) -> None:
-    """Tell hypothesis what this case reached beyond observe()'s stages (see README)."""
+    """Tell hypothesis what this case reached beyond observe()'s stages (see
+    docs/recipes/property-testing.md)."""
     if member is not None and any(b.active < b.total for _, b in member.balances):
         event("member: active < total")
     event(f"points currencies: {len(program.currencies)}")

@@ -355,7 +355,7 @@ def has(document: Json, keys: set[str]) -> None:
 
 def test_every_route_answers_its_example(api: Server) -> None:
     """Each ``examples/api/<method>.json``, posted in a working order, answers error 0 with the
-    documented fields and the README's figures; every URL in ``ROUTES`` is among them (the
+    documented fields and the figures of docs/wire.md; every URL in ``ROUTES`` is among them (the
     ``redeem_points`` alias too), and the store ends holding what they did."""
     used: set[str] = set()
 

@@ -135,10 +135,11 @@ def test_sample_history_to_a_file_and_to_stdout(tmp_path: Path) -> None:
     assert len(printed.splitlines()) == 30
 
 
-def test_the_readme_shows_what_the_example_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    """README "What-if over order history": the table under "prints" is the command's output."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## What-if over order history") :]
+def test_the_docs_show_what_the_example_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/recipes/whatif.md, "The bundled example": the table under "prints" is the command's
+    output."""
+    page = (ROOT / "docs" / "recipes" / "whatif.md").read_text(encoding="utf-8")
+    section = page[page.index("## The bundled example") :]
     shown = section[section.index("prints\n\n```\n") + len("prints\n\n```\n") :]
     shown = shown[: shown.index("```")]
     history = str(WHATIF / "history.jsonl")
