@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The pages whose examples are written as a strict user's script would be. The others' examples
-# (unannotated test functions, optionals read without a check) are not yet: issue 15 is open.
-PAGES: list[Path] = []
+# Every page's examples are written as a strict user's script would be: annotated functions,
+# optionals narrowed before use, one type per name within a page.
+PAGES = [
+    ROOT / "README.md",
+    *sorted(p for p in (ROOT / "docs").rglob("*.md") if "_build" not in p.parts),
+]
 FENCE = re.compile(
     r"^```(python|\{doctest\}|\{testcode\}|\{testsetup\})[^\n]*\n(.*?)^```", re.M | re.S
 )
@@ -37,6 +40,7 @@ def script(page: Path) -> str:
 
 
 def test_examples_and_converters_type_check_as_a_users_script(tmp_path: Path) -> None:
+    """Every page's examples, and the converters, pass ``mypy --strict`` as a user's code."""
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     written = []
@@ -45,8 +49,11 @@ def test_examples_and_converters_type_check_as_a_users_script(tmp_path: Path) ->
             name = "_".join(page.relative_to(ROOT).with_suffix("").parts).replace("-", "_")
             (scripts / f"{name}.py").write_text(code + "\n", encoding="utf-8")
             written.append(name)
+    assert len(written) > 10
     converters = (Path(__file__).parent / "typing" / "converters.py").read_text(encoding="utf-8")
     (scripts / "converters.py").write_text(converters, encoding="utf-8")
+    # A canary proves the run checks strictly: its one error must be the only one reported.
+    (scripts / "canary.py").write_text("def untyped(x):\n    return x\n", encoding="utf-8")
     checked = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "."],
         cwd=scripts,
@@ -54,7 +61,10 @@ def test_examples_and_converters_type_check_as_a_users_script(tmp_path: Path) ->
         text=True,
         check=False,
     )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    errors = [line for line in checked.stdout.splitlines() if ": error: " in line]
+    assert errors == [
+        "canary.py:1: error: Function is missing a type annotation  [no-untyped-def]"
+    ], checked.stdout + checked.stderr
 
 
 @pytest.mark.parametrize(
