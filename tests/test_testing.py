@@ -180,6 +180,18 @@ def test_a_remainder_is_told_only_for_a_remainder() -> None:
     assert "allocation: an amount split over 2+ lines" in labels_of(accrual(4))
 
 
+def test_points_on_free_lines_are_observed_not_judged() -> None:
+    """Fixed points over lines that cost nothing have no proportional split to judge: observe
+    used to divide by their zero total (found by the README's test from the wheel)."""
+    free = le.Money(Decimal(0), "RUB")
+    order = attrs.evolve(
+        ORDER, lines=[attrs.evolve(line, base_price_per_item=free) for line in ORDER.lines]
+    )
+    seen = labels_of(accrual(3), order)
+    assert "stage reached: accrue_points" in seen
+    assert "allocation: points split with a remainder" not in seen
+
+
 def test_points_on_another_base_are_not_judged_by_base_totals() -> None:
     """Half off one line: 10 % of what is paid, 5 + 10 points, splits evenly on that base."""
     bonus = le.PointsCurrency(eid="bonus")

@@ -100,4 +100,5 @@ def _remainder(program: Program, key: tuple[str, str], shares: list[tuple[int, D
     precision = program.currencies_by_eid[benefit.currency].precision
     units = [int(CONTEXT.scaleb(points, precision)) for _, points in shares]
     whole, weight = sum(units), sum(w for w, _ in shares)
-    return any(whole * w % weight for w, _ in shares)
+    # free lines (weight 0) have no proportional share to miss: the split is not judged
+    return weight > 0 and any(whole * w % weight for w, _ in shares)
