@@ -7,6 +7,8 @@ import doctest
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import loyalty_engine as le
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +34,16 @@ def test_the_program_format_example_is_seed_003s_program() -> None:
     assert [(p.external_id, p.type, p.benefit) for p in shown.promotions] == [
         (p.external_id, p.type, p.benefit) for p in seed.promotions
     ]
+
+
+def test_the_property_test_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's test file, as a user would save it, defines a property that passes (its
+    import-free run from the installed wheel is tools/dist_smoke.sh's)."""
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index("```python\n# test_my_rules.py") + len("```python\n") :]
+    namespace: dict[str, object] = {}
+    monkeypatch.chdir(ROOT)
+    exec(compile(block[: block.index("```")], "test_my_rules.py", "exec"), namespace)
+    test = namespace["test_my_rules_keep_every_invariant"]
+    assert callable(test)
+    test()
