@@ -104,7 +104,8 @@ def test_from_type_draws_instances(cls: type, data: st.DataObject) -> None:
 
 def test_independent_programs_orders_and_members_calculate() -> None:
     """Drawn on their own, a program, an order and a member fit: ≥ 95 % of 300 calculate,
-    and some of them redeem points."""
+    and one in ten redeems points (46 of 300 when measured; 2 before half the programs drawn
+    alone got a redeem promotion)."""
     seen: Counter[str] = Counter()
 
     @settings(max_examples=300, database=None, derandomize=True, suppress_health_check=QUIET)
@@ -120,7 +121,7 @@ def test_independent_programs_orders_and_members_calculate() -> None:
 
     run()
     assert seen["calculated"] >= 285, seen
-    assert seen["redeemed"] > 0, seen
+    assert seen["redeemed"] >= 30, seen
 
 
 def test_a_supertype_draws_none_of_ours() -> None:

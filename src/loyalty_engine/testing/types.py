@@ -364,6 +364,22 @@ def _members() -> st.SearchStrategy[Member]:
     return members([POINTS], guests=0).map(_present)
 
 
+_REDEEM = Promotion(external_id="pay_with_points", benefit=Redeem(currency=POINTS.eid))
+
+
+def _with_redemption(program: Program, redeemable: bool) -> Program:
+    """Half the programs drawn alone let POINTS be spent, as most real ones do: a program drawn
+    by ``programs()`` rarely has a redeem promotion, and then no triple redeems."""
+    if not redeemable or any(isinstance(p.benefit, Redeem) for p in program.promotions):
+        return program
+    return attrs.evolve(program, promotions=[*program.promotions, _REDEEM])
+
+
+@functools.cache
+def _programs() -> st.SearchStrategy[Program]:
+    return st.builds(_with_redemption, programs("RUB", points=[POINTS]), chance(50))
+
+
 # --- ledger ------------------------------------------------------------------------------------
 # A history is a few operations on one account of member "m1" in POINTS, forward in time from
 # START to at most NOW; each one is feasible where it is drawn (a redemption within the active
@@ -528,7 +544,7 @@ _BUILDERS: dict[type, Callable[[], st.SearchStrategy[Any]]] = {
     Line: lambda: lines("RUB"),
     Order: lambda: orders("RUB", points=[POINTS]),
     Member: _members,
-    Program: lambda: programs("RUB", points=[POINTS]),
+    Program: _programs,
     Case: cases,
     PointsCurrency: points_currencies,
     Balance: lambda: _members().map(lambda member: member.balance(POINTS.eid)),
