@@ -49,6 +49,7 @@ from ..program import (
     Step,
     TieredPercent,
 )
+from ..program.benefits import Benefit
 from .vocabulary import (
     CATALOG,
     CATEGORIES,
@@ -373,6 +374,45 @@ GROUPS = (
 )
 
 
+@functools.cache
+def _benefits(eid: str, currency: str) -> st.SearchStrategy[Benefit]:
+    """Any benefit: discounts, accruals and redemptions twice as often as codes and messages."""
+    redeem = st.builds(
+        Redeem,
+        currency=st.sampled_from((None, eid)),
+        max_percent=st.none() | st.integers(1, 100).map(Decimal),
+    )
+    return st.one_of(
+        discounts(currency),
+        accruals(eid, currency),
+        redeem,
+        discounts(currency),
+        accruals(eid, currency),
+        redeem,
+        st.just(IssueCodes(pool_id=1, pool_name="pool")),
+        st.just(Message(template="{accrued} / {redeemed} / {discount} / {final_total}")),
+    )
+
+
+class _Parts(NamedTuple):
+    cap: st.SearchStrategy[Decimal]
+    conditions: st.SearchStrategy[list[c.Condition]]
+    applies_to: st.SearchStrategy[c.Condition | None]
+    group: st.SearchStrategy[str | None]
+
+
+@functools.cache
+def _promotion_parts(currency: str) -> _Parts:
+    """What ``promotions`` draws besides the benefit, built once per currency: a strategy is
+    validated on its first draw, and rebuilding them per draw cost most of a case's time."""
+    return _Parts(
+        cap=_amount(currency, 1, 2000).filter(bool),
+        conditions=st.lists(order_conditions(currency), max_size=2),
+        applies_to=st.none() | line_filters(),
+        group=st.none() | st.none() | st.sampled_from([g.id for g in GROUPS]),
+    )
+
+
 @st.composite
 def promotions(
     draw: st.DrawFn,
@@ -384,43 +424,46 @@ def promotions(
 ) -> Promotion:
     """One promotion of any type; ``match`` percent of them have no conditions at all."""
     eid = draw(st.sampled_from([p.eid for p in points]))
-    redeem = st.builds(
-        Redeem,
-        currency=st.sampled_from((None, eid)),
-        max_percent=st.none() | st.integers(1, 100).map(Decimal),
-    )
-    benefit = draw(
-        st.one_of(
-            discounts(currency),
-            accruals(eid, currency),
-            redeem,
-            discounts(currency),
-            accruals(eid, currency),
-            redeem,
-            st.just(IssueCodes(pool_id=1, pool_name="pool")),
-            st.just(Message(template="{accrued} / {redeemed} / {discount} / {final_total}")),
-        )
-    )
+    benefit = draw(_benefits(eid, currency))
+    parts = _promotion_parts(currency)
     unconditional = draw(chance(match))
     kind = type(benefit).__name__
     is_money = kind not in ("Redeem", "IssueCodes", "Message")
-    cap = None
-    if is_money and draw(chance(20)):
-        cap = draw(_amount(currency, 1, 2000).filter(bool))
+    cap = draw(parts.cap) if is_money and draw(chance(20)) else None
     start, end = draw(st.sampled_from(WINDOWS)) if draw(chance(20)) else (None, None)
     return Promotion(
         external_id=ident,
         benefit=benefit,
-        conditions=[] if unconditional else draw(st.lists(order_conditions(currency), max_size=2)),
-        applies_to=draw(st.none() | line_filters()),
+        conditions=[] if unconditional else draw(parts.conditions),
+        applies_to=draw(parts.applies_to),
         priority=draw(st.integers(0, 3)),
         exclusive=draw(chance(30)),
         stop_after=draw(chance(15)),
-        group=draw(st.none() | st.none() | st.sampled_from([g.id for g in GROUPS])),
+        group=draw(parts.group),
         max_amount=cap,
         is_active=draw(chance(95)),
         start=start,
         end=end,
+    )
+
+
+@functools.cache
+def _settings() -> st.SearchStrategy[Settings]:
+    """Every program-wide setting; the root group stacks two times in five."""
+    return st.builds(
+        Settings,
+        rounding=st.sampled_from(list(Rounding)),
+        choice=st.sampled_from(
+            ("stack", "stack", "priority", "best_for_customer", "best_for_merchant")
+        ),
+        scope=st.sampled_from(("order", "line")),
+        compounding=st.sampled_from(("sequential", "on_base")),
+        max_discount_percent=st.none() | st.integers(0, 100).map(Decimal),
+        delivery_discountable=st.booleans(),
+        indivisible=st.sampled_from(("keep_uniform", "breakdown")),
+        accrual_base=st.sampled_from(("base", "discounted", "paid")),
+        remainder=st.sampled_from(("largest", "first", "last")),
+        percent_rounding=st.sampled_from((None, None, "item", "line", "order")),
     )
 
 
@@ -445,23 +488,7 @@ def programs(
             promotion = attrs.evolve(drawn[-1], external_id=promotion.external_id)
         drawn.append(promotion)
     return Program(
-        settings=draw(
-            st.builds(
-                Settings,
-                rounding=st.sampled_from(list(Rounding)),
-                choice=st.sampled_from(
-                    ("stack", "stack", "priority", "best_for_customer", "best_for_merchant")
-                ),
-                scope=st.sampled_from(("order", "line")),
-                compounding=st.sampled_from(("sequential", "on_base")),
-                max_discount_percent=st.none() | st.integers(0, 100).map(Decimal),
-                delivery_discountable=st.booleans(),
-                indivisible=st.sampled_from(("keep_uniform", "breakdown")),
-                accrual_base=st.sampled_from(("base", "discounted", "paid")),
-                remainder=st.sampled_from(("largest", "first", "last")),
-                percent_rounding=st.sampled_from((None, None, "item", "line", "order")),
-            )
-        ),
+        settings=draw(_settings()),
         currencies=chosen,
         catalog=CATALOG,
         groups=GROUPS,
