@@ -248,6 +248,26 @@ def test_replay_rebuilds_the_account_and_detects_edited_rows() -> None:
         Account.replay("p1", BONUS, edited)
 
 
+def test_a_replay_resumes_from_a_known_prefix_and_only_from_one() -> None:
+    """``known`` saves running its rows again when they are the first of ``rows``; a known
+    account whose rows are not (another currency, another member, rows edited since) is not
+    used, so the rows are all checked again and an edit is still caught."""
+    account = funded(100, 50).redeem(Decimal(120), now=day(2)).account
+    rows = list(account.journal)
+    known = Account.replay("p1", BONUS, rows[:2])
+    assert Account.replay("p1", BONUS, rows, known=known) == account
+    assert Account.replay("p1", BONUS, rows[:2], known=known) is known  # nothing new
+    later = Account.replay("p1", BONUS, rows, known=Account.replay("p1", BONUS, rows))
+    assert Account.replay("p1", BONUS, rows[:2], known=later) == known  # longer: not a prefix
+    other = attrs.evolve(BONUS, redeem_rate=Decimal(2))
+    assert Account.replay("p1", other, rows, known=known).currency == other
+    edited = [rows[0], attrs.evolve(rows[1], amount=Decimal(60)), rows[2]]
+    with pytest.raises(LedgerError, match="does not replay"):
+        Account.replay("p1", BONUS, edited, known=known)
+    moved = [attrs.evolve(row, profile_id="p2") for row in rows]
+    assert Account.replay("p2", BONUS, moved, known=known).profile_id == "p2"
+
+
 def test_old_versions_stay_valid_after_branching() -> None:
     base = funded(100)
     left = base.accrue(Decimal(1), now=day(1), eid="l").account

@@ -67,9 +67,12 @@ class Membership:
         *,
         registered_at: dt.datetime,
         removed_at: dt.datetime | None = None,
+        known: Membership | None = None,
     ) -> Membership:
         """The member that stored ``rows`` describe: one account per program currency, each
-        rebuilt by ``Account.replay`` (which refuses rows that were altered or lost)."""
+        rebuilt by ``Account.replay`` (which refuses rows that were altered or lost), from
+        ``known``'s account when an earlier replay rebuilt its first rows."""
+        earlier = {a.currency.eid: a for a in known.accounts} if known is not None else {}
         by_currency: dict[str, list[Transaction]] = {c.eid: [] for c in program.currencies}
         for row in tuple_of(list(rows), Transaction, "rows"):
             if row.profile_id != profile_id:
@@ -85,7 +88,9 @@ class Membership:
             registered_at=registered_at,
             removed_at=removed_at,
             accounts=[
-                Account.replay(profile_id, currency, by_currency[currency.eid])
+                Account.replay(
+                    profile_id, currency, by_currency[currency.eid], known=earlier.get(currency.eid)
+                )
                 for currency in program.currencies
             ],
         )
