@@ -6,8 +6,8 @@ seed-003-like order (one line, 5% back in points, up to 499 points redeemed; eac
 external_id, its requested promotions those of the preorder's answer), 25% ``accrue_points``,
 20% ``redeeme_points`` (new transaction_eids) and 15% ``balance``. Every call is made up front,
 so each run sends the same bytes; every run starts from a fresh SQLite store of the same
-members, so each sees the same history lengths (every read replays a member's whole history:
-``--members`` sets how long they get).
+members, so each sees the same history lengths (``--members`` sets how long they get; the
+server remembers its last replay of each member, so a read replays only the rows added since).
 
 Runs, each on its own store:
 - baseline: ``altcraft.api.respond`` on the calls in-process, one after another (the clients'

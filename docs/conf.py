@@ -40,7 +40,7 @@ autodoc_default_options = {"members": True, "undoc-members": True}
 nitpick_ignore_regex = [
     (r"py:.*", r"(decimal|datetime|collections\.abc|typing|os|fractions|enum|pathlib)\..+"),
     (r"py:.*", r"(concurrent\.futures|sqlite3|threading|hypothesis\.strategies)\..+"),
-    (r"py:class", r"loyalty_engine\..*\.T"),
+    (r"py:class", r"loyalty_engine\..*\.[TKV]"),  # type variables
     (r"py:class", r"Condition"),  # unqualified in a converter's signature; Sphinx < 8 misses it
     (r"py:class", r"loyalty_engine\.ledger\.(lots\.Lots?|journal\.Journal|account\.Hold)"),
     (r"py:class", r"loyalty_engine\.(program\.index\.PromotionIndex|store\.tables\.Tables)"),

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import loyalty_engine as le
 from loyalty_engine.altcraft.commit import render_commit_response
 from loyalty_engine.errors import ConflictError, LedgerError, NotFoundError
+from loyalty_engine.ledger import account as account_module
 from loyalty_engine.ledger.effects import Effects
 from loyalty_engine.money import CONTEXT
 from loyalty_engine.store import (
@@ -371,7 +372,71 @@ def test_every_store_answers_a_history_of_commits_as_the_memory_store_does(
             rows = list(found[0].account("bonus").journal)
             with localcontext(CONTEXT):
                 assert sum(r.delta for r in rows) == balance(target, profile) >= 0
+            assert found[0] == replayed_whole(target, profile)  # the resumed replays agree
         assert check(target, PROGRAM) == ()
+
+
+def replayed_whole(store: Store, profile_id: str) -> le.Membership:
+    """The member rebuilt from all their stored rows, with nothing remembered."""
+    stored = store.member(profile_id)
+    assert stored is not None
+    return le.Membership.from_rows(
+        PROGRAM,
+        profile_id,
+        stored.rows,
+        registered_at=stored.registration.registered_at,
+        removed_at=stored.registration.removed_at,
+    )
+
+
+def test_a_remembered_member_replays_only_the_rows_added_since(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store remembers the members it replayed: a read runs again only the rows written
+    since the last (here the last commit's redemption), and the member is the one a whole
+    replay gives."""
+    join(store, "p1", 1000)
+    for i in range(5):
+        confirm(store, order(f"o{i}", redeem=10), "p1")  # a redemption each: rows 2..6
+    runs: list[int] = []
+    real = account_module._redo
+    monkeypatch.setattr(
+        account_module, "_redo", lambda account, rows, i: runs.append(i) or real(account, rows, i)
+    )
+    assert load(store, PROGRAM, "p1") is not None and runs == [5]  # row 6, by index
+    runs.clear()
+    assert load(store, PROGRAM, "p1") is not None and runs == []
+    confirm(store, order("o5", redeem=10), "p1")  # its own read runs nothing
+    assert runs == []
+    found = load(store, PROGRAM, "p1")
+    assert found is not None and runs == [6]
+    assert found[0] == replayed_whole(store, "p1")
+    assert len(found[0].account("bonus").journal) == 7
+
+
+def test_a_row_changed_under_a_warm_store_is_still_caught(make: Factory, tmp_path: Path) -> None:
+    """What a store remembers is keyed by the rows' content: a row edited in the file or the
+    database by someone else, after this store replayed the member, fails the next read."""
+    store = make()
+    join(store, "p1", 1000)
+    confirm(store, order("o1", redeem=300), "p1")
+    assert load(store, PROGRAM, "p1") is not None  # remembered now
+    if isinstance(store, MemoryStore):
+        pytest.skip("nothing to tamper with outside the process")
+    if isinstance(store, JsonFileStore):
+        path = tmp_path / "state.json"
+        saved = json.loads(path.read_text())
+        saved["members"]["p1"]["transactions"][1]["amount"] = "301"
+        path.write_text(json.dumps(saved))
+    else:
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "state.sqlite") as db:
+            db.execute("UPDATE transactions SET amount = '301' WHERE transaction_id = 2")
+    with pytest.raises(LedgerError, match="stored transaction 2 does not replay"):
+        load(store, PROGRAM, "p1")
+    (problem,) = check(store, PROGRAM)
+    assert "stored transaction 2 does not replay" in problem
 
 
 def test_check_names_a_row_that_does_not_replay(make: Factory, tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 The contract (``Store``, ``ConflictError``, the row codecs ``Transaction.to_row`` /
 ``from_row``) and three implementations: ``MemoryStore``, ``JsonFileStore`` (one JSON file)
-and ``SqliteStore``. ``commit_order`` and ``transact`` are the service loop with retries.
+and ``SqliteStore``. ``commit_order`` and ``transact`` are the service loop with retries. A
+store that ``Remembers`` (ours do) keeps its last replays in a ``Recent``, so ``load`` replays
+only the rows a member gained since.
 """
 
 from ..errors import ConflictError, NotFoundError, StoreError
@@ -10,7 +12,8 @@ from ..ledger.effects import AccountWrite, Effects, MemberWrite, OrderRecord, Re
 from .document import SCHEMA, read_document, to_document
 from .jsonfile import MAX_STATE_BYTES, JsonFileStore
 from .memory import MemoryStore
-from .protocol import Store
+from .protocol import Remembers, Store
+from .recent import REMEMBERED_ROWS, Recent
 from .records import Match, Profile, StoredMember
 from .service import (
     ATTEMPTS,
@@ -29,6 +32,7 @@ from .transfer import Imported, check, import_document
 __all__ = [
     "ATTEMPTS",
     "MAX_STATE_BYTES",
+    "REMEMBERED_ROWS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "AccountWrite",
@@ -43,7 +47,9 @@ __all__ = [
     "NotFoundError",
     "OrderRecord",
     "Profile",
+    "Recent",
     "Registration",
+    "Remembers",
     "SqliteStore",
     "Store",
     "StoreError",

@@ -21,10 +21,12 @@ from typing import TypeVar
 
 from ..errors import StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord
+from ..ledger.members import Membership
 from ..parse import json_document
 from ..pools import CodePool
 from .document import read_document, tables_document
 from .memory import MemoryStore
+from .recent import Recent
 from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import Tables
 
@@ -45,6 +47,7 @@ class JsonFileStore:
         if not self.path.parent.is_dir():
             raise StoreError(f"{self.path.parent}: no such directory")
         self._cache: tuple[tuple[int, int, int], Tables] | None = None
+        self.replays: Recent[str, Membership] = Recent()  # see load
 
     # --- reads: the file as it is now --------------------------------------------------------
 

@@ -10,7 +10,9 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from ..ledger.effects import Effects, OrderRecord
+from ..ledger.members import Membership
 from ..pools import CodePool
+from .recent import Recent
 from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import Tables
 
@@ -21,6 +23,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._tables = Tables()
         self._lock = threading.Lock()
+        self.replays: Recent[str, Membership] = Recent()  # see load
 
     @classmethod
     def over(cls, tables: Tables) -> MemoryStore:

@@ -14,7 +14,9 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from ..ledger.effects import Effects, OrderRecord
+from ..ledger.members import Membership
 from ..pools import CodePool
+from .recent import Recent
 from .records import Match, Profile, StoredMember, TransactionKey
 
 
@@ -62,3 +64,11 @@ class Store(Protocol):
         """Every committed order, by external_id."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Remembers(Protocol):
+    """A store that keeps the members it replayed last (all of ours do): ``load`` then replays
+    only a member's rows added since, after checking the earlier ones are the rows it saw."""
+
+    replays: Recent[str, Membership]

@@ -25,7 +25,7 @@ from ..ledger.effects import Effects
 from ..ledger.members import Membership, RemovalPolicy, register, remove
 from ..model import Member, Order
 from ..program.program import Program
-from .protocol import Store
+from .protocol import Remembers, Store
 from .records import Match, Profile
 
 T = TypeVar("T")
@@ -59,7 +59,8 @@ def transact(
 
 
 def load(store: Store, program: Program, profile_id: str) -> tuple[Membership, Profile] | None:
-    """The member as the store holds them, every account replayed and its tail checked."""
+    """The member as the store holds them, every account replayed and its tail checked (from
+    the store's last replay of them, if it ``Remembers``, when their rows only grew since)."""
     stored = store.member(profile_id)
     if stored is None:
         return None
@@ -70,13 +71,17 @@ def load(store: Store, program: Program, profile_id: str) -> tuple[Membership, P
                 f"member {profile_id!r}, account {currency!r}: the store records version "
                 f"{version} but its rows end at {last}: rows were lost or added"
             )
+    replays = store.replays if isinstance(store, Remembers) else None
     membership = Membership.from_rows(
         program,
         profile_id,
         stored.rows,
         registered_at=stored.registration.registered_at,
         removed_at=stored.registration.removed_at,
+        known=replays.get(profile_id) if replays is not None else None,
     )
+    if replays is not None:
+        replays.put(profile_id, membership, weight=len(stored.rows) + 1)
     return membership, stored.profile
 
 

@@ -26,8 +26,10 @@ import attrs
 from ..errors import ConflictError, LedgerError, StoreError, ValidationError
 from ..ledger.effects import Effects, OrderRecord, Registration
 from ..ledger.journal import ROW_KEYS, Transaction, moment_text, transaction_uuid
+from ..ledger.members import Membership
 from ..pools import CodePool, PoolCode
 from ..validators import parse_moment
+from .recent import Recent
 from .records import Match, Profile, StoredMember, TransactionKey
 from .tables import check_ids, disjoint
 
@@ -125,6 +127,8 @@ class SqliteStore:
             raise StoreError(f"{self.path}: no such database (loyalty-engine db init)")
         self._lock = threading.Lock()
         self._pools: tuple[int, tuple[CodePool, ...]] | None = None  # (pools_version, pools)
+        self.replays: Recent[str, Membership] = Recent()  # see load
+        self._decoded: Recent[str, dict[tuple[Any, ...], Transaction]] = Recent()
         try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=60, check_same_thread=False
@@ -228,9 +232,15 @@ class SqliteStore:
                 tags=json.loads(tags),
             )
             registration = _registration(registered_at, removed_at)
-            rows = tuple(_row(values, profile_id) for values in raw)
+            # a row decoded before, with the same stored values, is that row (a third of a read)
+            seen = self._decoded.get(profile_id) or {}
+            rows = tuple(
+                row if (row := seen.get(values)) is not None else _row(values, profile_id)
+                for values in raw
+            )
         except (ValueError, TypeError) as error:
             raise StoreError(f"{self.path}: {'.'.join(path)}: {error}") from None
+        self._decoded.put(profile_id, dict(zip(raw, rows, strict=True)), weight=len(rows) + 1)
         return StoredMember(
             profile=profile, registration=registration, rows=rows, versions=dict(versions)
         )
