@@ -266,6 +266,7 @@ def test_a_replay_resumes_from_a_known_prefix_and_only_from_one() -> None:
         Account.replay("p1", BONUS, edited, known=known)
     moved = [attrs.evolve(row, profile_id="p2") for row in rows]
     assert Account.replay("p2", BONUS, moved, known=known).profile_id == "p2"
+    assert Account.replay("p2", BONUS, moved, known=Account.open("p1", BONUS)).profile_id == "p2"
 
 
 def test_old_versions_stay_valid_after_branching() -> None:

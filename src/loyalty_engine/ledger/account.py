@@ -114,7 +114,7 @@ class Account:
         """
         stored = tuple_of(list(rows), Transaction, "rows")
         account, i = cls.open(profile_id, currency), 0
-        if known is not None and _extends(known, profile_id, currency, stored):
+        if known is not None and _extends(known, currency, stored):
             account, i = known, len(known.journal)
         start = i
         while i < len(stored):
@@ -468,18 +468,12 @@ _HELD = (Kind.ACCRUAL, Kind.REDEMPTION)
 _SETTLING = ("expire", "timeout")
 
 
-def _extends(
-    known: Account, profile_id: str, currency: PointsCurrency, rows: tuple[Transaction, ...]
-) -> bool:
-    """Are ``known``'s rows the first of ``rows``, in the same account? (Compared whole: a
-    store that hands back the same row objects makes this a pass of identity checks.)"""
+def _extends(known: Account, currency: PointsCurrency, rows: tuple[Transaction, ...]) -> bool:
+    """Are ``known``'s rows, one or more, the first of ``rows``, in the same currency? (The rows
+    name their member. Compared whole: a store that hands back the same row objects makes this a
+    pass of identity checks.)"""
     length = len(known.journal)
-    return (
-        known.profile_id == profile_id
-        and known.currency == currency
-        and 0 < length <= len(rows)
-        and rows[:length] == tuple(known.journal)
-    )
+    return known.currency == currency and length > 0 and rows[:length] == tuple(known.journal)
 
 
 def _bare(row: Transaction) -> Transaction:
