@@ -246,6 +246,11 @@ def commands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tupl
                 yield from commands(sub, path)
 
 
+def names(text: str, option: str) -> bool:
+    """Does ``text`` name ``option`` whole (``--now`` is not named by ``--now-iso``)?"""
+    return re.search(rf"{re.escape(option)}(?![\w-])", text) is not None
+
+
 def test_the_cli_page_names_every_command_and_option() -> None:
     """docs/cli.md's synopsis has a line per command with each of its options, and each option
     is explained below it."""
@@ -264,7 +269,7 @@ def test_the_cli_page_names_every_command_and_option() -> None:
         missing += [
             f"{path} {option}"
             for option in options
-            if not any(option in line for line in lines) or option not in explained
+            if not any(names(line, option) for line in lines) or not names(explained, option)
         ]
     assert "loyalty-engine --version" in synopsis
     assert missing == []

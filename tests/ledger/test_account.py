@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from unittest.mock import patch
 
 import attrs
 import pytest
 
 from loyalty_engine import Balance, LedgerError, PointsCurrency, ValidationError
 from loyalty_engine.ledger import Account, Kind, export_rows
+from loyalty_engine.ledger import account as account_module
 from loyalty_engine.ledger.lots import Lot, Lots
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -255,12 +257,16 @@ def test_a_replay_resumes_from_a_known_prefix_and_only_from_one() -> None:
     account = funded(100, 50).redeem(Decimal(120), now=day(2)).account
     rows = list(account.journal)
     known = Account.replay("p1", BONUS, rows[:2])
-    assert Account.replay("p1", BONUS, rows, known=known) == account
+    with patch.object(account_module, "_redo", wraps=account_module._redo) as redo:
+        assert Account.replay("p1", BONUS, rows, known=known) == account
+    assert [c.args[2] for c in redo.call_args_list] == [2]  # the redemption alone ran again
     assert Account.replay("p1", BONUS, rows[:2], known=known) is known  # nothing new
     later = Account.replay("p1", BONUS, rows, known=Account.replay("p1", BONUS, rows))
-    assert Account.replay("p1", BONUS, rows[:2], known=later) == known  # longer: not a prefix
     other = attrs.evolve(BONUS, redeem_rate=Decimal(2))
-    assert Account.replay("p1", other, rows, known=known).currency == other
+    with patch.object(account_module, "_redo", wraps=account_module._redo) as redo:
+        assert Account.replay("p1", BONUS, rows[:2], known=later) == known  # not a prefix
+        assert Account.replay("p1", other, rows, known=known).currency == other
+    assert [c.args[2] for c in redo.call_args_list] == [0, 1, 0, 1, 2]  # all again, twice
     edited = [rows[0], attrs.evolve(rows[1], amount=Decimal(60)), rows[2]]
     with pytest.raises(LedgerError, match="does not replay"):
         Account.replay("p1", BONUS, edited, known=known)

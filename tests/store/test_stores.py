@@ -414,6 +414,29 @@ def test_a_remembered_member_replays_only_the_rows_added_since(
     assert len(found[0].account("bonus").journal) == 7
 
 
+def test_a_row_rewritten_to_an_equal_value_is_the_remembered_row(tmp_path: Path) -> None:
+    """Rows are compared by value, as the ledger does: 300 rewritten as 300.000 under a warm
+    store is the same row, so the remembered one stays; a fresh store reads the new text. The
+    member is the same either way."""
+    import sqlite3
+
+    path = tmp_path / "state.sqlite"
+    store = SqliteStore(path)
+    join(store, "p1", 1000)
+    confirm(store, order("o1", redeem=300), "p1")
+    assert load(store, PROGRAM, "p1") is not None  # remembered now
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE transactions SET amount = '300.000' WHERE transaction_id = 2")
+    other = SqliteStore(path)
+    warm, fresh = load(store, PROGRAM, "p1"), load(other, PROGRAM, "p1")
+    assert warm is not None and fresh is not None
+    assert [str(r.amount) for r in warm[0].account("bonus").journal] == ["1000", "300"]
+    assert [str(r.amount) for r in fresh[0].account("bonus").journal] == ["1000", "300.000"]
+    assert warm[0] == fresh[0]
+    store.close()
+    other.close()
+
+
 def test_a_row_changed_under_a_warm_store_is_still_caught(make: Factory, tmp_path: Path) -> None:
     """What a store remembers is keyed by the rows' content: a row edited in the file or the
     database by someone else, after this store replayed the member, fails the next read."""

@@ -108,9 +108,10 @@ class Account:
 
         The transactions are the state: a caller stores only them. A row the rebuild does not
         reproduce exactly (edited, lost or reordered rows) raises ``LedgerError``. ``known`` is
-        this account as an earlier replay rebuilt it: when its rows are the first of ``rows``,
-        only the rows after them run again (so a store's read does not run a long history again);
-        otherwise it is not used.
+        what an earlier ``replay`` of this account returned (not an account an operation changed
+        since: a ``settle`` that wrote no row changed it too): when its rows are the first of
+        ``rows``, only the rows after them run again, so a store's read does not run a long
+        history again; otherwise it is not used.
         """
         stored = tuple_of(list(rows), Transaction, "rows")
         account, i = cls.open(profile_id, currency), 0

@@ -1,7 +1,7 @@
 """What a store process remembers between reads: the members it replayed last, the rows it
-decoded. Keyed by content, so a hit never stands in for data that changed: a member's replay is
-reused only for the rows it was built from (``Membership.from_rows(known=…)`` compares them),
-and a decoded row only for the same stored values."""
+decoded. Keyed by content, so a hit never stands in for a row whose values changed: a member's
+replay is reused only for rows equal to those it was built from (``Membership.from_rows(known=…)``
+compares them), and a decoded row only for the same stored text."""
 
 from __future__ import annotations
 
