@@ -418,15 +418,12 @@ def test_a_row_rewritten_to_an_equal_value_is_the_remembered_row(tmp_path: Path)
     """Rows are compared by value, as the ledger does: 300 rewritten as 300.000 under a warm
     store is the same row, so the remembered one stays; a fresh store reads the new text. The
     member is the same either way."""
-    import sqlite3
-
     path = tmp_path / "state.sqlite"
     store = SqliteStore(path)
     join(store, "p1", 1000)
     confirm(store, order("o1", redeem=300), "p1")
     assert load(store, PROGRAM, "p1") is not None  # remembered now
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE transactions SET amount = '300.000' WHERE transaction_id = 2")
+    edit_behind(store, tmp_path, amount="300.000")
     other = SqliteStore(path)
     warm, fresh = load(store, PROGRAM, "p1"), load(other, PROGRAM, "p1")
     assert warm is not None and fresh is not None
@@ -435,6 +432,28 @@ def test_a_row_rewritten_to_an_equal_value_is_the_remembered_row(tmp_path: Path)
     assert warm[0] == fresh[0]
     store.close()
     other.close()
+
+
+def edit_behind(store: Store, tmp_path: Path, *, amount: str | None) -> None:
+    """Change p1's row 2 (its amount; with ``None``, delete it) in the store's file or database,
+    as another program would, behind the store's back."""
+    if isinstance(store, JsonFileStore):
+        path = tmp_path / "state.json"
+        saved = json.loads(path.read_text())
+        rows = saved["members"]["p1"]["transactions"]
+        if amount is None:
+            rows.pop(1)
+        else:
+            rows[1]["amount"] = amount
+        path.write_text(json.dumps(saved))
+        return
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        if amount is None:
+            db.execute("DELETE FROM transactions WHERE transaction_id = 2")
+        else:
+            db.execute("UPDATE transactions SET amount = ? WHERE transaction_id = 2", (amount,))
 
 
 def test_a_row_changed_under_a_warm_store_is_still_caught(make: Factory, tmp_path: Path) -> None:
@@ -446,16 +465,7 @@ def test_a_row_changed_under_a_warm_store_is_still_caught(make: Factory, tmp_pat
     assert load(store, PROGRAM, "p1") is not None  # remembered now
     if isinstance(store, MemoryStore):
         pytest.skip("nothing to tamper with outside the process")
-    if isinstance(store, JsonFileStore):
-        path = tmp_path / "state.json"
-        saved = json.loads(path.read_text())
-        saved["members"]["p1"]["transactions"][1]["amount"] = "301"
-        path.write_text(json.dumps(saved))
-    else:
-        import sqlite3
-
-        with sqlite3.connect(tmp_path / "state.sqlite") as db:
-            db.execute("UPDATE transactions SET amount = '301' WHERE transaction_id = 2")
+    edit_behind(store, tmp_path, amount="301")
     with pytest.raises(LedgerError, match="stored transaction 2 does not replay"):
         load(store, PROGRAM, "p1")
     (problem,) = check(store, PROGRAM)
@@ -469,16 +479,7 @@ def test_check_names_a_row_that_does_not_replay(make: Factory, tmp_path: Path) -
     if isinstance(store, MemoryStore):
         pytest.skip("nothing to tamper with outside the process")
     store.close()
-    if isinstance(store, JsonFileStore):
-        path = tmp_path / "state.json"
-        saved = json.loads(path.read_text())
-        saved["members"]["p1"]["transactions"][1]["amount"] = "301"
-        path.write_text(json.dumps(saved))
-    else:
-        import sqlite3
-
-        with sqlite3.connect(tmp_path / "state.sqlite") as db:
-            db.execute("UPDATE transactions SET amount = '301' WHERE transaction_id = 2")
+    edit_behind(store, tmp_path, amount="301")
     (problem,) = check(make(), PROGRAM)
     assert "member 'p1'" in problem and "stored transaction 2 does not replay" in problem
 
@@ -491,16 +492,7 @@ def test_a_lost_trailing_row_is_found(make: Factory, tmp_path: Path) -> None:
     if isinstance(store, MemoryStore):
         pytest.skip("nothing to lose outside the process")
     store.close()
-    if isinstance(store, JsonFileStore):
-        path = tmp_path / "state.json"
-        saved = json.loads(path.read_text())
-        saved["members"]["p1"]["transactions"].pop()
-        path.write_text(json.dumps(saved))
-    else:
-        import sqlite3
-
-        with sqlite3.connect(tmp_path / "state.sqlite") as db:
-            db.execute("DELETE FROM transactions WHERE transaction_id = 2")
+    edit_behind(store, tmp_path, amount=None)
     with pytest.raises(le.LoyaltyError, match="records version 2 but its rows end at 1"):
         load(make(), PROGRAM, "p1")
 
