@@ -114,10 +114,10 @@ class Account:
         history again; otherwise it is not used.
         """
         stored = tuple_of(list(rows), Transaction, "rows")
-        account, i = cls.open(profile_id, currency), 0
+        account, journal = cls.open(profile_id, currency), Journal()
         if known is not None and _extends(known, currency, stored):
-            account, i = known, len(known.journal)
-        start = i
+            account, journal = known, known.journal
+        start = i = len(journal)
         while i < len(stored):
             account, produced = _redo(account, stored, i)
             expected = stored[i : i + len(produced)]
@@ -127,10 +127,9 @@ class Account:
                     "replay; the rows were altered or lost"
                 )
             i += len(produced)
-        if start and account is known:
-            return known  # nothing new
-        base = known.journal if start and known is not None else Journal()
-        return attrs.evolve(account, journal=base.append(stored[start:]))
+        if account is known:
+            return known  # nothing new: every operation returns a new account
+        return attrs.evolve(account, journal=journal.append(stored[start:]))
 
     # --- queries ---------------------------------------------------------------------------
 
