@@ -472,27 +472,27 @@ def test_a_row_changed_under_a_warm_store_is_still_caught(make: Factory, tmp_pat
     assert "stored transaction 2 does not replay" in problem
 
 
-def test_check_names_a_row_that_does_not_replay(make: Factory, tmp_path: Path) -> None:
+def edit_closed(make: Factory, tmp_path: Path, *, amount: str | None) -> None:
+    """p1 with one committed order in a store then closed, and its row 2 changed behind it
+    (``edit_behind``); the memory store has nothing outside the process to change."""
     store = make()
     join(store, "p1", 1000)
     confirm(store, order("o1", redeem=300), "p1")
     if isinstance(store, MemoryStore):
-        pytest.skip("nothing to tamper with outside the process")
+        pytest.skip("nothing to change outside the process")
     store.close()
-    edit_behind(store, tmp_path, amount="301")
+    edit_behind(store, tmp_path, amount=amount)
+
+
+def test_check_names_a_row_that_does_not_replay(make: Factory, tmp_path: Path) -> None:
+    edit_closed(make, tmp_path, amount="301")
     (problem,) = check(make(), PROGRAM)
     assert "member 'p1'" in problem and "stored transaction 2 does not replay" in problem
 
 
 def test_a_lost_trailing_row_is_found(make: Factory, tmp_path: Path) -> None:
     """Replaying cannot see a missing last row; the account's recorded version can."""
-    store = make()
-    join(store, "p1", 1000)
-    confirm(store, order("o1", redeem=300), "p1")
-    if isinstance(store, MemoryStore):
-        pytest.skip("nothing to lose outside the process")
-    store.close()
-    edit_behind(store, tmp_path, amount=None)
+    edit_closed(make, tmp_path, amount=None)
     with pytest.raises(le.LoyaltyError, match="records version 2 but its rows end at 1"):
         load(make(), PROGRAM, "p1")
 
